@@ -1,0 +1,1 @@
+"""Commands sent to devices and their results."""

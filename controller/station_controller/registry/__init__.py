@@ -1,0 +1,1 @@
+"""Registry: regions, stations, devices and tags."""

@@ -1,0 +1,99 @@
+"""Registry tables: a region tree, stations in regions, devices in stations, tags on stations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Table, Column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base
+
+station_tags = Table(
+    "station_tags",
+    Base.metadata,
+    Column("station_id", ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Region(Base):
+    """A node of the administrative tree; ``path`` is the full name path for subtree filters."""
+
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    # e.g. "河南省/南阳市/唐河县/城郊乡/王庄村"; subtree = path == p OR path LIKE p || '/%'
+    path: Mapped[str] = mapped_column(String(512), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Station(Base):
+    """A village service station: usually one STB and one router."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    region: Mapped[Region] = relationship(lazy="joined")
+    tags: Mapped[list[Tag]] = relationship(secondary=station_tags, lazy="selectin")
+    devices: Mapped[list[Device]] = relationship(back_populates="station", lazy="selectin")
+
+
+class Device(Base):
+    """One agent = one MQTT client id = one credential.
+
+    ``status``: pending (pre-registered, token issued) → enrolled → revoked (may be re-issued a token).
+    The presence columns are written only by ingest, in batches.
+    """
+
+    __tablename__ = "devices"
+    __table_args__ = (
+        Index("ix_devices_station_role", "station_id", "role"),
+        Index("ix_devices_online_region", "online", "region_path"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))  # stb | router
+    serial: Mapped[str] = mapped_column(String(128), unique=True)
+    mac: Mapped[str | None] = mapped_column(String(17), index=True)
+    # Denormalised from the station's region so list filters need no join on the hot path.
+    region_path: Mapped[str] = mapped_column(String(512), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(128))
+    token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    mqtt_password_hash: Mapped[str | None] = mapped_column(String(256))
+    enrolled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    agent_version: Mapped[str | None] = mapped_column(String(64), index=True)
+    boot_id: Mapped[str | None] = mapped_column(String(64))
+    session: Mapped[int | None] = mapped_column(Integer)
+    hardware: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    capabilities: Mapped[list[str] | None] = mapped_column(JSON)
+    latest: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # last telemetry body
+    latest_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    desired_config_version: Mapped[int] = mapped_column(Integer, default=0)
+    desired_config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reported_config_version: Mapped[int] = mapped_column(Integer, default=0)
+    rx_bps: Mapped[float | None] = mapped_column(Float)
+    tx_bps: Mapped[float | None] = mapped_column(Float)
+
+    station: Mapped[Station] = relationship(back_populates="devices")

@@ -1,0 +1,63 @@
+"""station_protocol: the wire contract shared by agents and the controller (stdlib only)."""
+
+from .envelope import MAX_PAYLOAD_BYTES, VERSION, Envelope, decode, decode_from, encode, make, new_id, now_ms, to_dict
+from .errors import (
+    MalformedMessage,
+    PayloadTooLarge,
+    ProtocolError,
+    SpoofedMessage,
+    TopicError,
+    UnknownKind,
+    UnsupportedVersion,
+)
+from .messages import (
+    CHANNEL_OF_KIND,
+    Birth,
+    Command,
+    ConfigDesired,
+    ConfigReported,
+    Death,
+    Event,
+    InterfaceCounters,
+    Kind,
+    Result,
+    Telemetry,
+)
+from .topics import Channel, ParsedTopic, is_valid_device_id, parse_topic, topic, uplink_filter
+
+__all__ = [
+    "CHANNEL_OF_KIND",
+    "MAX_PAYLOAD_BYTES",
+    "VERSION",
+    "Birth",
+    "Channel",
+    "Command",
+    "ConfigDesired",
+    "ConfigReported",
+    "Death",
+    "Envelope",
+    "Event",
+    "InterfaceCounters",
+    "Kind",
+    "MalformedMessage",
+    "ParsedTopic",
+    "PayloadTooLarge",
+    "ProtocolError",
+    "Result",
+    "SpoofedMessage",
+    "Telemetry",
+    "TopicError",
+    "UnknownKind",
+    "UnsupportedVersion",
+    "decode",
+    "decode_from",
+    "encode",
+    "is_valid_device_id",
+    "make",
+    "new_id",
+    "now_ms",
+    "parse_topic",
+    "to_dict",
+    "topic",
+    "uplink_filter",
+]

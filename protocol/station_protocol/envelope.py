@@ -1,0 +1,112 @@
+"""The versioned envelope ``{v, kind, id, ts, dev, body}`` and strict encode/decode."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple
+
+from . import fields as f
+from .errors import (
+    MalformedMessage,
+    PayloadTooLarge,
+    SpoofedMessage,
+    UnknownKind,
+    UnsupportedVersion,
+)
+from .messages import BODY_TYPES, CHANNEL_OF_KIND, KIND_OF_TYPE, Body, Kind, body_to_dict
+from .topics import ParsedTopic, is_valid_device_id, parse_topic
+
+VERSION = 1
+# 64 KiB is far above any v1 message (a telemetry sample with 32 interfaces is ~4 KiB) and keeps a
+# hostile device from making the controller parse megabytes; the broker enforces the same limit.
+MAX_PAYLOAD_BYTES = 65536
+_KINDS = {k.value: k for k in Kind}
+
+
+@dataclass(frozen=True)
+class Envelope:
+    kind: Kind
+    id: str
+    ts: int
+    dev: str
+    body: Body
+    v: int = VERSION
+
+
+def new_id() -> str:
+    """A fresh 128-bit message id (hex)."""
+    return uuid.uuid4().hex
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def make(dev: str, body: Body, *, msg_id: Optional[str] = None, ts: Optional[int] = None) -> Envelope:
+    """Wrap a body in an envelope, stamping id and time unless given."""
+    return Envelope(
+        kind=KIND_OF_TYPE[type(body)], id=msg_id or new_id(), ts=now_ms() if ts is None else ts, dev=dev, body=body
+    )
+
+
+def to_dict(env: Envelope) -> dict[str, Any]:
+    return {"v": env.v, "kind": env.kind.value, "id": env.id, "ts": env.ts, "dev": env.dev, "body": body_to_dict(env.body)}
+
+
+def encode(env: Envelope) -> bytes:
+    """Compact UTF-8 JSON.
+
+    Raises:
+        PayloadTooLarge: the encoded message exceeds MAX_PAYLOAD_BYTES.
+    """
+    data = json.dumps(to_dict(env), separators=(",", ":"), ensure_ascii=False).encode()
+    if len(data) > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(f"{env.kind.value} message is {len(data)} bytes; limit {MAX_PAYLOAD_BYTES}")
+    return data
+
+
+def decode(payload: bytes) -> Envelope:
+    """Parse and validate one payload.
+
+    Raises:
+        PayloadTooLarge, MalformedMessage, UnsupportedVersion, UnknownKind.
+    """
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLarge(f"payload is {len(payload)} bytes; limit {MAX_PAYLOAD_BYTES}")
+    try:
+        raw = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedMessage(f"payload is not UTF-8 JSON: {exc}") from None
+    data = f.obj(raw, "envelope")
+    version = data.get("v")
+    if version != VERSION:
+        raise UnsupportedVersion(f"envelope.v={version!r}; this side speaks v{VERSION}")
+    kind_name = f.text(data, "kind", "envelope", 32)
+    kind = _KINDS.get(kind_name)
+    if kind is None:
+        raise UnknownKind(f"envelope.kind={kind_name!r} is not one of {sorted(_KINDS)}")
+    dev = f.text(data, "dev", "envelope", 64)
+    if not is_valid_device_id(dev):
+        raise MalformedMessage(f"envelope.dev={dev!r} is not a valid device id")
+    body = BODY_TYPES[kind].from_body(f.obj(data.get("body"), "envelope.body"))
+    return Envelope(kind=kind, id=f.text(data, "id", "envelope", 64), ts=f.integer(data, "ts", "envelope"), dev=dev, body=body)
+
+
+def decode_from(topic: str, payload: bytes) -> Tuple[ParsedTopic, Envelope]:
+    """Decode a payload received on ``topic`` and check it belongs there.
+
+    Raises:
+        TopicError: the topic is not a protocol topic.
+        SpoofedMessage: the envelope names another device, or its kind does not go on this channel.
+        plus everything ``decode`` raises.
+    """
+    parsed = parse_topic(topic)
+    env = decode(payload)
+    if env.dev != parsed.device_id:
+        raise SpoofedMessage(f"topic device {parsed.device_id!r} but envelope.dev={env.dev!r}")
+    if CHANNEL_OF_KIND[env.kind] != parsed.channel:
+        raise SpoofedMessage(f"kind {env.kind.value!r} does not belong on channel {parsed.channel.value!r}")
+    return parsed, env

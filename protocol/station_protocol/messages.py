@@ -1,0 +1,256 @@
+"""Message bodies of protocol v1, one frozen dataclass per kind, with strict ``from_body``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, Dict, Optional, Tuple, Union
+
+from . import fields as f
+from .topics import Channel
+
+MAX_INTERFACES = 32
+
+
+class Kind(str, Enum):
+    BIRTH = "birth"
+    DEATH = "death"
+    TELEMETRY = "telemetry"
+    EVENT = "event"
+    COMMAND = "command"
+    RESULT = "result"
+    CONFIG_DESIRED = "config_desired"
+    CONFIG_REPORTED = "config_reported"
+
+
+CHANNEL_OF_KIND = {
+    Kind.BIRTH: Channel.STATE,
+    Kind.DEATH: Channel.STATE,
+    Kind.TELEMETRY: Channel.TELEMETRY,
+    Kind.EVENT: Channel.EVENT,
+    Kind.COMMAND: Channel.CMD,
+    Kind.RESULT: Channel.RESULT,
+    Kind.CONFIG_DESIRED: Channel.CONFIG_DESIRED,
+    Kind.CONFIG_REPORTED: Channel.CONFIG_REPORTED,
+}
+
+ROLES = frozenset({"stb", "router"})
+SEVERITIES = frozenset({"info", "warning", "error", "critical"})
+RESULT_STATUSES = frozenset({"ok", "failed", "already_applied", "expired", "timeout", "rejected"})
+CONFIG_STATUSES = frozenset({"applied", "rejected"})
+
+
+def _plain(value: Any) -> Any:
+    """asdict() keeps tuples; JSON wants lists, so normalise for stable golden fixtures."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class Birth:
+    """Retained on ``state`` when a session starts; ``session`` matches the will's."""
+
+    agent_version: str
+    role: str
+    boot_id: str
+    session: int
+    capabilities: Tuple[str, ...] = ()
+    hardware: Dict[str, Any] = field(default_factory=dict)
+    config_version: int = 0
+
+    @classmethod
+    def from_body(cls, body: f.JsonObject) -> Birth:
+        w = "body"
+        return cls(
+            agent_version=f.text(body, "agent_version", w, 64),
+            role=f.choice(body, "role", w, ROLES),
+            boot_id=f.text(body, "boot_id", w, 64),
+            session=f.integer(body, "session", w),
+            capabilities=f.text_list(body, "capabilities", w),
+            hardware=f.mapping(body, "hardware", w),
+            config_version=f.integer(body, "config_version", w),
+        )
+
+
+@dataclass(frozen=True)
+class Death:
+    """Retained on ``state``: the last will (graceful=false) or a clean shutdown (true)."""
+
+    session: int
+    graceful: bool = False
+
+    @classmethod
+    def from_body(cls, body: f.JsonObject) -> Death:
+        return cls(session=f.integer(body, "session", "body"), graceful=f.boolean(body, "graceful", "body"))
+
+
+@dataclass(frozen=True)
+class InterfaceCounters:
+    name: str
+    rx_bytes: int
+    tx_bytes: int
+    rx_bps: float
+    tx_bps: float
+
+    @classmethod
+    def from_body(cls, item: Any, where: str) -> InterfaceCounters:
+        data = f.obj(item, where)
+        return cls(
+            name=f.text(data, "name", where, 32),
+            rx_bytes=f.integer(data, "rx_bytes", where),
+            tx_bytes=f.integer(data, "tx_bytes", where),
+            rx_bps=f.number(data, "rx_bps", where),
+            tx_bps=f.number(data, "tx_bps", where),
+        )
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """One periodic sample. ``seq`` increases per sample and survives restarts."""
+
+    seq: int
+    interval_s: float
+    cpu_pct: float
+    load1: float
+    mem_total: int
+    mem_used: int
+    disk_total: int
+    disk_used: int
+    uptime_s: float
+    temp_c: Optional[float] = None
+    queue_depth: int = 0
+    queue_dropped: int = 0
+    interfaces: Tuple[InterfaceCounters, ...] = ()
+
+    @classmethod
+    def from_body(cls, body: f.JsonObject) -> Telemetry:
+        w = "body"
+        raw = body.get("interfaces", [])
+        if not isinstance(raw, list) or len(raw) > MAX_INTERFACES:
+            raise f.MalformedMessage(f"{w}.interfaces: expected a list of at most {MAX_INTERFACES}")
+        return cls(
+            seq=f.integer(body, "seq", w),
+            interval_s=f.number(body, "interval_s", w),
+            cpu_pct=f.number(body, "cpu_pct", w),
+            load1=f.number(body, "load1", w),
+            mem_total=f.integer(body, "mem_total", w),
+            mem_used=f.integer(body, "mem_used", w),
+            disk_total=f.integer(body, "disk_total", w),
+            disk_used=f.integer(body, "disk_used", w),
+            uptime_s=f.number(body, "uptime_s", w),
+            temp_c=f.opt_number(body, "temp_c", w, minimum=-100.0),
+            queue_depth=f.integer(body, "queue_depth", w) if "queue_depth" in body else 0,
+            queue_dropped=f.integer(body, "queue_dropped", w) if "queue_dropped" in body else 0,
+            interfaces=tuple(
+                InterfaceCounters.from_body(item, f"{w}.interfaces[{i}]") for i, item in enumerate(raw)
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    severity: str = "info"
+    detail: Dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_body(cls, body: f.JsonObject) -> Event:
+        w = "body"
+        return cls(
+            name=f.text(body, "name", w, 64),
+            severity=f.choice(body, "severity", w, SEVERITIES),
+            detail=f.mapping(body, "detail", w),
+        )
+
+
+@dataclass(frozen=True)
+class Command:
+    """Controller → device. The envelope id is the command id; stale after ``expires_at`` (ms)."""
+
+    name: str
+    expires_at: int
+    timeout_s: float = 30.0
+    args: Dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_body(cls, body: f.JsonObject) -> Command:
+        w = "body"
+        return cls(
+            name=f.text(body, "name", w, 64),
+            expires_at=f.integer(body, "expires_at", w),
+            timeout_s=f.number(body, "timeout_s", w),
+            args=f.mapping(body, "args", w),
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """Device → controller answer to one command id."""
+
+    command_id: str
+    status: str
+    output: Dict[str, Any] = field(default_factory=dict)
+    error: Optional[str] = None
+
+    @classmethod
+    def from_body(cls, body: f.JsonObject) -> Result:
+        w = "body"
+        return cls(
+            command_id=f.text(body, "command_id", w, 64),
+            status=f.choice(body, "status", w, RESULT_STATUSES),
+            output=f.mapping(body, "output", w),
+            error=f.opt_text(body, "error", w),
+        )
+
+
+@dataclass(frozen=True)
+class ConfigDesired:
+    """Retained on ``config/desired``; versions only grow."""
+
+    version: int
+    config: Dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_body(cls, body: f.JsonObject) -> ConfigDesired:
+        return cls(version=f.integer(body, "version", "body"), config=f.mapping(body, "config", "body"))
+
+
+@dataclass(frozen=True)
+class ConfigReported:
+    version: int
+    status: str
+    error: Optional[str] = None
+
+    @classmethod
+    def from_body(cls, body: f.JsonObject) -> ConfigReported:
+        w = "body"
+        return cls(
+            version=f.integer(body, "version", w),
+            status=f.choice(body, "status", w, CONFIG_STATUSES),
+            error=f.opt_text(body, "error", w),
+        )
+
+
+Body = Union[Birth, Death, Telemetry, Event, Command, Result, ConfigDesired, ConfigReported]
+
+BODY_TYPES: Dict[Kind, Any] = {
+    Kind.BIRTH: Birth,
+    Kind.DEATH: Death,
+    Kind.TELEMETRY: Telemetry,
+    Kind.EVENT: Event,
+    Kind.COMMAND: Command,
+    Kind.RESULT: Result,
+    Kind.CONFIG_DESIRED: ConfigDesired,
+    Kind.CONFIG_REPORTED: ConfigReported,
+}
+KIND_OF_TYPE = {t: k for k, t in BODY_TYPES.items()}
+
+
+def body_to_dict(body: Body) -> Dict[str, Any]:
+    """Plain JSON-ready dict of a message body."""
+    return _plain(asdict(body))  # type: ignore[no-any-return]
