@@ -1,6 +1,17 @@
 """station_protocol: the wire contract shared by agents and the controller (stdlib only)."""
 
-from .envelope import MAX_PAYLOAD_BYTES, VERSION, Envelope, decode, decode_from, encode, make, new_id, now_ms, to_dict
+from .envelope import (
+    MAX_PAYLOAD_BYTES,
+    VERSION,
+    Envelope,
+    decode,
+    decode_from,
+    encode,
+    make,
+    new_id,
+    now_ms,
+    to_dict,
+)
 from .errors import (
     MalformedMessage,
     PayloadTooLarge,

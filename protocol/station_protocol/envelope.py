@@ -48,12 +48,23 @@ def now_ms() -> int:
 def make(dev: str, body: Body, *, msg_id: Optional[str] = None, ts: Optional[int] = None) -> Envelope:
     """Wrap a body in an envelope, stamping id and time unless given."""
     return Envelope(
-        kind=KIND_OF_TYPE[type(body)], id=msg_id or new_id(), ts=now_ms() if ts is None else ts, dev=dev, body=body
+        kind=KIND_OF_TYPE[type(body)],
+        id=msg_id or new_id(),
+        ts=now_ms() if ts is None else ts,
+        dev=dev,
+        body=body,
     )
 
 
 def to_dict(env: Envelope) -> dict[str, Any]:
-    return {"v": env.v, "kind": env.kind.value, "id": env.id, "ts": env.ts, "dev": env.dev, "body": body_to_dict(env.body)}
+    return {
+        "v": env.v,
+        "kind": env.kind.value,
+        "id": env.id,
+        "ts": env.ts,
+        "dev": env.dev,
+        "body": body_to_dict(env.body),
+    }
 
 
 def encode(env: Envelope) -> bytes:
@@ -92,7 +103,13 @@ def decode(payload: bytes) -> Envelope:
     if not is_valid_device_id(dev):
         raise MalformedMessage(f"envelope.dev={dev!r} is not a valid device id")
     body = BODY_TYPES[kind].from_body(f.obj(data.get("body"), "envelope.body"))
-    return Envelope(kind=kind, id=f.text(data, "id", "envelope", 64), ts=f.integer(data, "ts", "envelope"), dev=dev, body=body)
+    return Envelope(
+        kind=kind,
+        id=f.text(data, "id", "envelope", 64),
+        ts=f.integer(data, "ts", "envelope"),
+        dev=dev,
+        body=body,
+    )
 
 
 def decode_from(topic: str, payload: bytes) -> Tuple[ParsedTopic, Envelope]:

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Any, Dict, Optional, Tuple, Union
 
 from . import fields as f
+from .errors import MalformedMessage
 from .topics import Channel
 
 MAX_INTERFACES = 32
@@ -132,7 +133,7 @@ class Telemetry:
         w = "body"
         raw = body.get("interfaces", [])
         if not isinstance(raw, list) or len(raw) > MAX_INTERFACES:
-            raise f.MalformedMessage(f"{w}.interfaces: expected a list of at most {MAX_INTERFACES}")
+            raise MalformedMessage(f"{w}.interfaces: expected a list of at most {MAX_INTERFACES}")
         return cls(
             seq=f.integer(body, "seq", w),
             interval_s=f.number(body, "interval_s", w),

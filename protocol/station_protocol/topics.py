@@ -26,9 +26,7 @@ class Channel(str, Enum):
     CONFIG_DESIRED = "config/desired"
 
 
-UPLINK = frozenset(
-    {Channel.STATE, Channel.TELEMETRY, Channel.EVENT, Channel.RESULT, Channel.CONFIG_REPORTED}
-)
+UPLINK = frozenset({Channel.STATE, Channel.TELEMETRY, Channel.EVENT, Channel.RESULT, Channel.CONFIG_REPORTED})
 DOWNLINK = frozenset({Channel.CMD, Channel.CONFIG_DESIRED})
 _BY_VALUE = {c.value: c for c in Channel}
 
