@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Table, Column
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
@@ -65,6 +65,8 @@ class Device(Base):
     __table_args__ = (
         Index("ix_devices_station_role", "station_id", "role"),
         Index("ix_devices_online_region", "online", "region_path"),
+        # Subtree filters are LIKE 'p/%'; PostgreSQL serves them from an index only with pattern ops.
+        Index("ix_devices_region_path", "region_path", postgresql_ops={"region_path": "varchar_pattern_ops"}),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -73,7 +75,7 @@ class Device(Base):
     serial: Mapped[str] = mapped_column(String(128), unique=True)
     mac: Mapped[str | None] = mapped_column(String(17), index=True)
     # Denormalised from the station's region so list filters need no join on the hot path.
-    region_path: Mapped[str] = mapped_column(String(512), index=True)
+    region_path: Mapped[str] = mapped_column(String(512))
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     token_hash: Mapped[str | None] = mapped_column(String(128))
     token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,24 @@
+# Station Fleet: `make setup` once (as root on a clean Debian 12), then `make run` or `make test`.
+.PHONY: setup check test run clean-var
+
+VENV := .venv
+BIN := $(VENV)/bin
+PY_DIRS := protocol agent controller
+PYTEST_TIMEOUT ?= 300
+
+setup:
+	@scripts/bootstrap.sh
+
+check: setup
+	$(BIN)/ruff format --check $(PY_DIRS)
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/mypy $(PY_DIRS)
+
+test: setup
+	$(BIN)/pytest tests --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS)
+
+run: setup
+	$(BIN)/python -m station_controller.devstack run
+
+clean-var:
+	rm -rf var

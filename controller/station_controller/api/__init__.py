@@ -1,0 +1,1 @@
+"""REST API plumbing: dependencies, the /api/v1 router, health routes."""

@@ -1,0 +1,1 @@
+"""Staff users, roles (admin/operator/viewer) and login sessions."""

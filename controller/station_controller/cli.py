@@ -1,0 +1,182 @@
+"""``station-controller``: serve, migrate, create-admin, demo-station."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .auth.passwords import generate_password
+from .auth.service import create_user
+from .db import make_engine, make_session_factory
+from .errors import ControllerError
+from .registry.models import Device, Station
+from .registry.service import add_device, create_station, device_id_for, get_device, issue_token
+from .settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+DEMO_CODE = "demo-0001"
+DEMO_NAME = "演示站 Demo station"
+DEMO_REGION = "河南省/南阳市/唐河县/城郊乡/王庄村"
+MACHINE_ID = Path("/etc/machine-id")
+
+
+def _say(message: str, *, error: bool = False) -> None:
+    """CLI output (the only place this package writes to the terminal directly)."""
+    (sys.stderr if error else sys.stdout).write(message + "\n")
+
+
+def _serve(settings: Settings, _args: argparse.Namespace) -> int:
+    import uvicorn  # only this command needs the server
+
+    uvicorn.run(
+        "station_controller.main:build_app", factory=True, host=settings.http_host, port=settings.http_port
+    )
+    return 0
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from .migrations import upgrade_head
+
+    upgrade_head(settings.database_url)
+    _say(f"registry schema is current ({settings.database_url.split('@')[-1]})")
+    return 0
+
+
+def _session(settings: Settings) -> Session:
+    return make_session_factory(make_engine(settings.database_url))()
+
+
+def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else generate_password()
+    with _session(settings) as session:
+        create_user(session, username=args.username, password=password, role="admin")
+    if args.password_stdin:
+        _say(f"admin {args.username} created")
+    else:
+        _say(f"admin {args.username} created; password (shown once, store it now):\n{password}")
+    return 0
+
+
+def demo_serial() -> str:
+    """This machine's /etc/machine-id, the demo STB's serial."""
+    try:
+        return MACHINE_ID.read_text(encoding="ascii").strip()
+    except OSError as exc:
+        raise ControllerError(
+            f"cannot read {MACHINE_ID}: {exc.strerror}; run systemd-machine-id-setup"
+        ) from None
+
+
+def _demo_token(session: Session, settings: Settings, serial: str) -> tuple[str, str]:
+    """Register (or re-issue) the demo STB; returns its device id and a fresh token (commits)."""
+    station = session.scalar(select(Station).where(Station.code == DEMO_CODE))
+    if station is None:
+        station = create_station(
+            session, code=DEMO_CODE, name=DEMO_NAME, region_path=DEMO_REGION, tags=["demo"]
+        )
+    existing = session.scalar(select(Device).where(Device.serial == serial))
+    if existing is None:
+        device, token = add_device(
+            session, settings=settings, station=station, role="stb", serial=serial, mac=None
+        )
+    else:
+        device = get_device(session, device_id=existing.id)
+        token = issue_token(device, settings=settings)
+    session.commit()
+    if device.mqtt_password_hash is None:
+        from .enrollment.broker_sync import SYNC_LOCK, sync_broker
+
+        with SYNC_LOCK:  # a re-issued device's old credential must leave the broker
+            sync_broker(session, settings=settings)
+    return device.id, token
+
+
+def agent_toml(settings: Settings, *, serial: str, token: str, state_dir: Path) -> str:
+    """The agent config (format of station_agent.config) for the demo STB."""
+
+    def q(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return "\n".join(
+        [
+            "# Written by `station-controller demo-station`; the token is single-use.",
+            f"state_dir = {q(str(state_dir))}",
+            "",
+            "[device]",
+            'role = "stb"',
+            f"serial = {q(serial)}",
+            "",
+            "[enrollment]",
+            f"controller_url = {q(settings.public_url)}",
+            f"token = {q(token)}",
+            "",
+            "[mqtt]",
+            f"host = {q(settings.device_mqtt_host)}",
+            f"port = {settings.device_mqtt_port}",
+            f"tls = {'true' if settings.device_mqtt_tls else 'false'}",
+            "",
+            "[telemetry]",
+            "interval_s = 5.0",
+            "",
+        ]
+    )
+
+
+def _demo_station(settings: Settings, args: argparse.Namespace) -> int:
+    out: Path = args.out.resolve()
+    serial = demo_serial()
+    device_id_for("stb", serial)  # fail before touching the DB if the serial is unusable
+    with _session(settings) as session:
+        device_id, token = _demo_token(session, settings, serial)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        agent_toml(settings, serial=serial, token=token, state_dir=out.parent / "state"), encoding="utf-8"
+    )
+    out.chmod(0o600)
+    _say(f"{device_id} on station {DEMO_CODE}: agent config written to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="station-controller", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run API, console and ingest (uvicorn)").set_defaults(run=_serve)
+    sub.add_parser("migrate", help="create or upgrade the registry schema").set_defaults(run=_migrate)
+    admin = sub.add_parser("create-admin", help="create an admin user and print a generated password once")
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--password-stdin", action="store_true", help="read the password from stdin instead")
+    admin.set_defaults(run=_create_admin)
+    demo = sub.add_parser(
+        "demo-station", help="pre-register this machine as a demo STB; write its agent TOML"
+    )
+    demo.add_argument("--out", type=Path, required=True, help="agent config file to write")
+    demo.set_defaults(run=_demo_station)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        _say(f"station-controller: bad settings (STATION_* environment):\n{exc}", error=True)
+        return 2
+    try:
+        code: int = args.run(settings, args)
+    except ControllerError as exc:
+        _say(f"station-controller {args.command}: {exc.detail}", error=True)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

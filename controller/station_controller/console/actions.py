@@ -1,0 +1,216 @@
+"""Console form handlers: log in / out, send a command, revoke, re-issue a token (all CSRF-checked)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+
+from ..api.deps import AppSettings, DbSession, LoginLimiter, Publisher, client_ip
+from ..auth import service as auth_service
+from ..auth.models import StaffUser
+from ..commands.service import send_command
+from ..enrollment.service import reissue_token, revoke
+from ..errors import AuthenticationRequired, ControllerError, PermissionDenied, RateLimited
+from ..settings import Settings
+from . import csrf, service
+from .i18n import translator
+from .render import Flash, console_user, error_page, lang_of, render, safe_next, secure_cookies, to_login
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+CONSOLE_COMMANDS = ("ping", "diagnostics", "reboot")
+CsrfField = Annotated[str, Form(alias="csrf")]
+
+
+def _login_page(
+    request: Request,
+    *,
+    settings: Settings,
+    error: str = "",
+    username: str = "",
+    next_url: str = "/console/",
+    status_code: int = 200,
+) -> Response:
+    context = {"error": error, "username": username, "next_url": safe_next(next_url)}
+    return render(
+        request, "login.html", context, settings=settings, user=None, status_code=status_code, login_form=True
+    )
+
+
+@router.get("/login")
+def login_form(
+    request: Request, session: DbSession, settings: AppSettings, next: str = "/console/"
+) -> Response:
+    if console_user(request, session) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _login_page(request, settings=settings, next_url=next)
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    limiter: LoginLimiter,
+    token: CsrfField = "",
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/console/",
+) -> Response:
+    t = translator(lang_of(request))
+    secret = settings.secret_key.get_secret_value()
+
+    def failed(message: str, status_code: int) -> Response:
+        return _login_page(
+            request,
+            settings=settings,
+            error=t(message),
+            username=username[:64],
+            next_url=next,
+            status_code=status_code,
+        )
+
+    if not csrf.valid(request, token, secret=secret, login=True):
+        return failed("csrf_failed", 403)
+    keys = (f"ip:{client_ip(request)}", f"user:{username[:64]}")
+    try:
+        limiter.check(*keys)
+        session_token, record = auth_service.login(
+            session, settings=settings, username=username[:64], password=password[:256]
+        )
+    except RateLimited:
+        return failed("login_rate_limited", 429)
+    except AuthenticationRequired:
+        limiter.failed(*keys)
+        return failed("login_failed", 401)
+    limiter.reset(keys[1])
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        csrf.SESSION_COOKIE,
+        session_token,
+        max_age=int(settings.staff_session_ttl_s),
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(settings),
+        path="/",
+    )
+    log.info("staff user %s logged in to the console", record.user.username)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbSession, settings: AppSettings, token: CsrfField = "") -> Response:
+    session_token = request.cookies.get(csrf.SESSION_COOKIE)
+    if session_token and csrf.valid(request, token, secret=settings.secret_key.get_secret_value()):
+        auth_service.logout(session, token=session_token)
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(csrf.SESSION_COOKIE, path="/", samesite="strict", httponly=True)
+    return response
+
+
+def _operator_or_response(
+    request: Request, session: DbSession, settings: Settings, token: str
+) -> tuple[StaffUser | None, Response | None]:
+    """The acting operator, or the response to send instead (login, CSRF failure, forbidden)."""
+    user = console_user(request, session)
+    if user is None:
+        return None, to_login(request)
+    t = translator(lang_of(request))
+    if not csrf.valid(request, token, secret=settings.secret_key.get_secret_value()):
+        return None, error_page(request, PermissionDenied(t("csrf_failed")), settings=settings, user=user)
+    if not auth_service.role_allows(user.role, "operator"):
+        return None, error_page(request, PermissionDenied(t("forbidden")), settings=settings, user=user)
+    return user, None
+
+
+def _device_error(
+    request: Request,
+    session: DbSession,
+    settings: Settings,
+    user: StaffUser,
+    device_id: str,
+    exc: ControllerError,
+) -> Response:
+    """Re-render the device page with the domain error shown (or the error page if it is gone)."""
+    session.rollback()
+    try:
+        context = service.device_view(session, device_id=device_id)
+    except ControllerError as missing:
+        return error_page(request, missing, settings=settings, user=user)
+    return render(
+        request,
+        "device.html",
+        context,
+        settings=settings,
+        user=user,
+        status_code=exc.status,
+        flash=Flash("error", exc.detail),
+    )
+
+
+@router.post("/devices/{device_id}/commands")
+def device_command(
+    request: Request,
+    device_id: str,
+    session: DbSession,
+    settings: AppSettings,
+    publisher: Publisher,
+    token: CsrfField = "",
+    name: Annotated[str, Form()] = "",
+) -> Response:
+    user, refusal = _operator_or_response(request, session, settings, token)
+    if user is None:
+        return refusal or to_login(request)
+    if name not in CONSOLE_COMMANDS:
+        return Response("unknown command", status_code=422, media_type="text/plain")
+    try:
+        send_command(
+            session,
+            settings=settings,
+            publisher=publisher,
+            device_id=device_id,
+            name=name,
+            created_by=user.username,
+        )
+    except ControllerError as exc:
+        return _device_error(request, session, settings, user, device_id, exc)
+    log.info("%s command %s sent from the console by %s", device_id, name, user.username)
+    return RedirectResponse(f"/console/devices/{quote(device_id)}?done=command", status_code=303)
+
+
+@router.post("/devices/{device_id}/revoke")
+def device_revoke(
+    request: Request, device_id: str, session: DbSession, settings: AppSettings, token: CsrfField = ""
+) -> Response:
+    user, refusal = _operator_or_response(request, session, settings, token)
+    if user is None:
+        return refusal or to_login(request)
+    try:
+        revoke(session, settings=settings, device_id=device_id)
+    except ControllerError as exc:
+        return _device_error(request, session, settings, user, device_id, exc)
+    log.warning("%s revoked from the console by %s", device_id, user.username)
+    return RedirectResponse(f"/console/devices/{quote(device_id)}?done=revoked", status_code=303)
+
+
+@router.post("/devices/{device_id}/token")
+def device_reissue(
+    request: Request, device_id: str, session: DbSession, settings: AppSettings, token: CsrfField = ""
+) -> Response:
+    """Shows the new one-time token in this response only (never in a URL or a later page)."""
+    user, refusal = _operator_or_response(request, session, settings, token)
+    if user is None:
+        return refusal or to_login(request)
+    try:
+        _device, new_token = reissue_token(session, settings=settings, device_id=device_id)
+    except ControllerError as exc:
+        return _device_error(request, session, settings, user, device_id, exc)
+    log.info("%s token re-issued from the console by %s", device_id, user.username)
+    context = {**service.device_view(session, device_id=device_id), "new_token": new_token}
+    return render(request, "device.html", context, settings=settings, user=user)

@@ -1,0 +1,1 @@
+"""MQTT ingest: the controller's broker client, decode + validate, presence and latest values, counters."""

@@ -1,0 +1,83 @@
+"""Background loop: flush presence to the registry, mark silent devices offline, refresh enrolled ids."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ..observability.metrics import IngestStats
+from .devices import KnownDevices
+from .presence import PresenceRepository, PresenceStore
+
+log = logging.getLogger(__name__)
+
+
+class PresenceFlusher:
+    """Every ``interval_s``: sweep + one batched registry write; every ``refresh_s``: reload enrolled ids."""
+
+    def __init__(
+        self,
+        *,
+        presence: PresenceStore,
+        repository: PresenceRepository,
+        known: KnownDevices,
+        stats: IngestStats,
+        interval_s: float,
+        refresh_s: float = 5.0,
+    ) -> None:
+        self._presence = presence
+        self._repository = repository
+        self._known = known
+        self._stats = stats
+        self._interval = interval_s
+        self._refresh = refresh_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ingest-presence", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float) -> None:
+        """Stop the loop and write the last changes."""
+        self._stop.set()
+        if self._thread.ident is not None:  # stop() without start() must not raise
+            self._thread.join(timeout_s)
+        self.flush_once()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        next_refresh = time.monotonic() + self._refresh
+        while not self._stop.wait(self._interval):
+            if time.monotonic() >= next_refresh:
+                self.refresh_known()
+                next_refresh = time.monotonic() + self._refresh
+            self._presence.sweep(time.time())
+            self.flush_once()
+
+    def refresh_known(self) -> None:
+        try:
+            gone = self._known.refresh()
+        except Exception:
+            log.exception("reloading enrolled device ids failed; keeping the previous set")
+            return
+        for device_id in gone:
+            log.info("%s: no longer enrolled; ingest drops its messages", device_id)
+            self._presence.forget(device_id)
+
+    def flush_once(self) -> int:
+        """Write every changed device in one transaction; on failure keep the changes for next time."""
+        rows = self._presence.take_dirty()
+        if not rows:
+            return 0
+        try:
+            self._repository.write_presence(rows)
+        except Exception:
+            log.exception("presence flush of %d devices failed; retrying next interval", len(rows))
+            self._stats.inc("presence_flush_errors")
+            self._presence.restore(rows)
+            return 0
+        self._stats.inc("presence_flushes")
+        return len(rows)

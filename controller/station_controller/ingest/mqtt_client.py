@@ -1,0 +1,157 @@
+"""The controller's only paho importer: uplink subscriptions into a bounded queue, and command publishing."""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import socket
+import threading
+import time
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from station_protocol import uplink_filter
+
+from ..observability.metrics import IngestStats
+from ..settings import Settings
+from .errors import BrokerUnavailable
+
+log = logging.getLogger(__name__)
+# The broker keeps our subscriptions and queues QoS 1 uplinks this long while the controller is away.
+SESSION_EXPIRY_S = 24 * 3600
+STATE_FILTER = "st/v1/+/state"
+_PUT_SLICE_S = 0.5
+
+
+def default_client_id(worker: str | None = None) -> str:
+    """``controller-<hostname>[-<worker>]``: stable across restarts so the broker session is resumed.
+
+    A per-process id (e.g. with the pid) would leave the old persistent session in the shared group,
+    where Mosquitto keeps handing it messages that nobody will ever read.
+    """
+    base = f"controller-{socket.gethostname()}"
+    return f"{base}-{worker}" if worker else base
+
+
+class MqttIngestClient:
+    """Subscribes ``$share/{group}/st/v1/+/#`` plus ``st/v1/+/state`` (retained births/deaths are not
+    delivered on shared subscriptions); callbacks only enqueue ``(topic, payload, received_at)``.
+
+    Also the CommandPublisher for the commands package.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        inbox: queue.Queue[tuple[str, bytes, float]],
+        stats: IngestStats,
+        client_id: str,
+    ) -> None:
+        self._settings = settings
+        self._inbox = inbox
+        self._stats = stats
+        self._client_id = client_id
+        self._connected = threading.Event()
+        self._closing = threading.Event()
+        self._client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=self._client_id,
+            protocol=mqtt.MQTTv5,
+        )
+        client.username_pw_set(self._settings.mqtt_username, self._settings.mqtt_password.get_secret_value())
+        if self._settings.mqtt_tls_ca is not None:
+            client.tls_set(ca_certs=str(self._settings.mqtt_tls_ca))
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def start(self) -> None:
+        """Connect in the background; paho reconnects with backoff (1 s doubling to 30 s)."""
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        self._client.connect_async(
+            self._settings.mqtt_host,
+            self._settings.mqtt_port,
+            keepalive=self._settings.mqtt_keepalive_s,
+            clean_start=False,
+            properties=props,
+        )
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect (the session stays on the broker, so uplinks queue until we are back)."""
+        self._closing.set()
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+
+    def ready(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        return self._connected.wait(timeout_s)
+
+    def publish(self, topic: str, payload: bytes, *, qos: int, retain: bool, expiry_s: float | None) -> None:
+        """Publish one downlink; ``expiry_s`` becomes the MQTT 5 message expiry interval.
+
+        Raises:
+            BrokerUnavailable: not connected, or paho refused the message.
+        """
+        if not self._connected.is_set():
+            raise BrokerUnavailable("controller is not connected to the MQTT broker; retry once it is back")
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        if expiry_s is not None:
+            props.MessageExpiryInterval = max(1, math.ceil(expiry_s))
+        info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=props)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise BrokerUnavailable(f"publish to {topic} failed: {mqtt.error_string(info.rc)}; retry later")
+
+    # paho callbacks (network thread): no decoding, no I/O beyond subscribing.
+
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: Any, flags: Any, reason_code: ReasonCode, _props: Any
+    ) -> None:
+        if reason_code.is_failure:
+            log.error(
+                "MQTT connect to %s:%d refused: %s",
+                self._settings.mqtt_host,
+                self._settings.mqtt_port,
+                reason_code,
+            )
+            return
+        share = uplink_filter(self._settings.mqtt_share_group)
+        client.subscribe([(share, SubscribeOptions(qos=1)), (STATE_FILTER, SubscribeOptions(qos=1))])
+        self._connected.set()
+        log.info("MQTT connected as %s (session present: %s)", self._client_id, flags.session_present)
+
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason_code: Any, _props: Any
+    ) -> None:
+        self._connected.clear()
+        if not self._closing.is_set():
+            log.warning("MQTT connection lost (%s); reconnecting", reason_code)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self._stats.inc("messages_received")
+        item = (message.topic, bytes(message.payload), time.time())
+        # Block (back-pressure to the broker) rather than drop; wake up now and then to notice shutdown.
+        while True:
+            try:
+                self._inbox.put(item, timeout=_PUT_SLICE_S)
+                return
+            except queue.Full:
+                if self._closing.is_set():
+                    log.error("ingest queue full while stopping; dropped a message on %s", message.topic)
+                    return

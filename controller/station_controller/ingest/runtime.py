@@ -1,0 +1,134 @@
+"""Wires ingest together: MQTT client → queue → pipeline → TSDB writer + presence flusher."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..commands.waiters import ResultWaiters
+from ..observability import metrics
+from ..observability.metrics import IngestStats
+from ..settings import Settings
+from ..tsdb.influx import InfluxLineSink
+from ..tsdb.writer import TsdbWriter
+from .devices import KnownDevices
+from .flusher import PresenceFlusher
+from .mqtt_client import MqttIngestClient, default_client_id
+from .pipeline import Message, Pipeline
+from .presence import PresenceStore
+from .registry_io import SqlRegistry
+from .results import CommandResultSink
+
+log = logging.getLogger(__name__)
+QUEUE_MAX = 50_000
+
+
+@dataclass
+class IngestRuntime:
+    """The running ingest; ``publisher`` implements the commands package's CommandPublisher."""
+
+    stats: IngestStats
+    publisher: MqttIngestClient
+    waiters: ResultWaiters
+    pipeline: Pipeline
+    writer: TsdbWriter
+    flusher: PresenceFlusher
+    presence: PresenceStore
+    known: KnownDevices
+    registry: SqlRegistry
+    stop_timeout_s: float = 15.0
+
+    def start(self) -> None:
+        """Load enrolled ids and online devices, start the threads, connect to the broker."""
+        self.known.refresh()
+        self.presence.seed(self.registry.online_devices(), time.time())
+        metrics.attach(self.stats)
+        self.writer.start()
+        self.flusher.start()
+        self.pipeline.start()
+        self.publisher.start()
+        log.info("ingest started: %d enrolled devices", len(self.known))
+
+    def stop(self) -> None:
+        """Disconnect, process what is queued, flush presence and the TSDB buffer (bounded waits)."""
+        self.publisher.stop()
+        self.pipeline.stop(self.stop_timeout_s)
+        self.flusher.stop(self.stop_timeout_s)
+        self.writer.stop(self.stop_timeout_s)
+        metrics.detach(self.stats)
+        log.info("ingest stopped: %s", self.stats.snapshot())
+
+    def ready(self) -> bool:
+        """Connected to the broker and every worker thread alive."""
+        return (
+            self.publisher.ready() and self.pipeline.alive() and self.writer.alive() and self.flusher.alive()
+        )
+
+
+def build_ingest(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    *,
+    waiters: ResultWaiters | None = None,
+    client_id: str | None = None,
+) -> IngestRuntime:
+    """Build (not start) the ingest for one controller process.
+
+    ``waiters`` (default: a new one, exposed as ``runtime.waiters``) is woken per recorded result;
+    ``client_id`` defaults to
+    ``controller-<hostname>`` (give each ingest worker on one host its own, stable id).
+    """
+    stats = IngestStats()
+    waiters = waiters if waiters is not None else ResultWaiters()
+    inbox: queue.Queue[Message] = queue.Queue(maxsize=QUEUE_MAX)
+    sink = InfluxLineSink(
+        url=settings.tsdb_url,
+        token=settings.tsdb_token.get_secret_value(),
+        org=settings.tsdb_org,
+        bucket=settings.tsdb_bucket,
+        timeout_s=settings.tsdb_timeout_s,
+    )
+    writer = TsdbWriter(
+        sink,
+        stats=stats,
+        batch_points=settings.tsdb_batch_points,
+        buffer_points=settings.tsdb_retry_buffer_points,
+        retry_max_delay_s=settings.tsdb_retry_max_delay_s,
+        flush_interval_s=min(1.0, settings.ingest_flush_interval_s),
+    )
+    registry = SqlRegistry(session_factory)
+    known = KnownDevices(registry)
+    presence = PresenceStore(stats=stats, offline_after_s=settings.offline_after_s)
+    flusher = PresenceFlusher(
+        presence=presence,
+        repository=registry,
+        known=known,
+        stats=stats,
+        interval_s=settings.ingest_flush_interval_s,
+    )
+    pipeline = Pipeline(
+        inbox=inbox,
+        known=known,
+        presence=presence,
+        points=writer,
+        results=CommandResultSink(session_factory, waiters),
+        stats=stats,
+        dedup_window=settings.ingest_dedup_window,
+    )
+    client = MqttIngestClient(settings, inbox, stats, client_id or default_client_id())
+    return IngestRuntime(
+        stats=stats,
+        publisher=client,
+        waiters=waiters,
+        pipeline=pipeline,
+        writer=writer,
+        flusher=flusher,
+        presence=presence,
+        known=known,
+        registry=registry,
+        stop_timeout_s=max(5.0, settings.tsdb_timeout_s),
+    )

@@ -1,0 +1,1 @@
+"""The controller's own metrics: ingest counters exposed in Prometheus text format at ``/metrics``."""

@@ -1,0 +1,146 @@
+"""Thread-safe ingest counters and the process's Prometheus registry that exposes them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+# name → help; exposed as ``{name}_total``.
+COUNTERS = {
+    "messages_received": "MQTT messages taken from the broker by ingest",
+    "messages_duplicate": "Messages dropped because their envelope id was seen recently",
+    "messages_ignored": "Downlink messages (cmd, config/desired) seen on the uplink subscription",
+    "points_written": "Points written to the TSDB",
+    "points_dropped": "Points dropped: TSDB retry buffer overflow, rejected batch or shutdown timeout",
+    "write_errors": "Failed TSDB write attempts",
+    "results_recorded": "Command results written to the registry",
+    "results_failed": "Command results the registry write failed for (retried)",
+    "presence_flushes": "Batched presence writes to the registry",
+    "presence_flush_errors": "Failed presence flushes (changes kept for the next flush)",
+    "internal_errors": "Messages whose handling raised an unexpected error",
+}
+LABELED = {
+    "messages_rejected": ("reason", "Messages rejected, by reason"),
+    "device_events": ("severity", "Device events received, by severity"),
+}
+REJECT_REASONS = (
+    "too_large",
+    "malformed",
+    "wrong_version",
+    "unknown_kind",
+    "bad_topic",
+    "spoofed",
+    "unknown_device",
+)
+# Prometheus names differ from the stats keys where a prefix makes them clearer on a shared dashboard.
+PROM_NAMES = {"write_errors": "tsdb_write_errors"}
+
+
+class IngestStats:
+    """Counters and gauges of one ingest runtime; cheap enough for the hot path."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = dict.fromkeys(COUNTERS, 0)
+        self._labeled: dict[str, dict[str, int]] = {name: {} for name in LABELED}
+        self._labeled["messages_rejected"] = dict.fromkeys(REJECT_REASONS, 0)
+        self._gauges: dict[str, Callable[[], float]] = {}
+
+    def inc(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += amount
+
+    def inc_labeled(self, name: str, label: str, amount: int = 1) -> None:
+        with self._lock:
+            values = self._labeled[name]
+            values[label] = values.get(label, 0) + amount
+
+    def gauge(self, name: str, read: Callable[[], float]) -> None:
+        """Register a gauge read at scrape time (e.g. the TSDB buffer length)."""
+        self._gauges[name] = read
+
+    def value(self, name: str) -> int:
+        with self._lock:
+            return self._counts[name]
+
+    def labeled(self, name: str, label: str) -> int:
+        with self._lock:
+            return self._labeled[name].get(label, 0)
+
+    def gauges(self) -> dict[str, float]:
+        return {name: float(read()) for name, read in list(self._gauges.items())}
+
+    def snapshot(self) -> dict[str, float]:
+        """Flat copy: counters, ``messages_rejected.{reason}`` style labeled counters, gauges."""
+        with self._lock:
+            flat: dict[str, float] = dict(self._counts)
+            for name, values in self._labeled.items():
+                flat.update({f"{name}.{label}": count for label, count in values.items()})
+        flat.update(self.gauges())
+        return flat
+
+    def labeled_copy(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {name: dict(values) for name, values in self._labeled.items()}
+
+
+class _StatsCollector(Collector):
+    """Sums every live IngestStats at scrape time (tests may run several runtimes in one process)."""
+
+    def __init__(self) -> None:
+        self._sources: list[IngestStats] = []
+        self._lock = threading.Lock()
+
+    def attach(self, stats: IngestStats) -> None:
+        with self._lock:
+            self._sources.append(stats)
+
+    def detach(self, stats: IngestStats) -> None:
+        with self._lock:
+            self._sources = [s for s in self._sources if s is not stats]
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            sources = list(self._sources)
+        snapshots = [s.snapshot() for s in sources]
+        for name, doc in COUNTERS.items():
+            family = CounterMetricFamily(PROM_NAMES.get(name, name), doc)
+            family.add_metric([], sum(snap.get(name, 0) for snap in snapshots))
+            yield family
+        yield from self._collect_labeled(sources)
+        for name in ("tsdb_buffer_points", "devices_online", "ingest_queue_depth"):
+            gauge = GaugeMetricFamily(name, f"{name.replace('_', ' ')} (current)")
+            gauge.add_metric([], sum(snap.get(name, 0) for snap in snapshots))
+            yield gauge
+
+    def _collect_labeled(self, sources: list[IngestStats]) -> Iterator[Metric]:
+        copies = [s.labeled_copy() for s in sources]
+        for name, (label, doc) in LABELED.items():
+            family = CounterMetricFamily(name, doc, labels=[label])
+            totals: dict[str, int] = {}
+            for copy in copies:
+                for value, count in copy[name].items():
+                    totals[value] = totals.get(value, 0) + count
+            for value, count in sorted(totals.items()):
+                family.add_metric([value], count)
+            yield family
+
+
+REGISTRY = CollectorRegistry()
+_COLLECTOR = _StatsCollector()
+REGISTRY.register(_COLLECTOR)
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+
+
+def attach(stats: IngestStats) -> None:
+    """Expose ``stats`` at /metrics (until ``detach``)."""
+    _COLLECTOR.attach(stats)
+
+
+def detach(stats: IngestStats) -> None:
+    _COLLECTOR.detach(stats)

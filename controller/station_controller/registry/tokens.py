@@ -1,0 +1,24 @@
+"""One-time secrets (enrollment tokens, session tokens): generated random, stored as sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+# Compared against when no row matched, so a miss costs the same as a wrong token.
+DUMMY_HASH = hashlib.sha256(b"station-fleet-dummy").hexdigest()
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(token: str, stored_hash: str | None) -> bool:
+    """Constant-time check of ``token`` against a stored sha256 hex digest."""
+    return hmac.compare_digest(hash_token(token), stored_hash or DUMMY_HASH) and stored_hash is not None

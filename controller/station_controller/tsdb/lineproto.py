@@ -1,0 +1,67 @@
+"""InfluxDB line protocol for device samples (written to VictoriaMetrics as ``measurement_field``).
+
+Series naming (what appears in VictoriaMetrics):
+    telemetry_{cpu_pct,load1,mem_used,mem_total,disk_used,disk_total,uptime_s,temp_c,
+               queue_depth,queue_dropped,seq}{device, role}
+    iface_{rx_bps,tx_bps,rx_bytes,tx_bytes}{device, role, iface}
+    event_count{device, role, name, severity}
+Tags are kept to ``device`` and ``role`` (plus ``iface``/event ``name``): region and station live in the
+registry, and moving a station must not split its history into new series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from station_protocol import Event, Telemetry
+
+_TAG_ESCAPES = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ ", "\n": " ", "\\": "\\\\"})
+TELEMETRY_INT_FIELDS = (
+    "seq",
+    "mem_used",
+    "mem_total",
+    "disk_used",
+    "disk_total",
+    "queue_depth",
+    "queue_dropped",
+)
+TELEMETRY_FLOAT_FIELDS = ("cpu_pct", "load1", "uptime_s")
+
+
+def escape_tag(value: str) -> str:
+    """Escape a tag key or value for line protocol."""
+    return value.translate(_TAG_ESCAPES)
+
+
+def _tags(pairs: Iterable[tuple[str, str]]) -> str:
+    # Empty tag values are invalid line protocol; leave the tag out instead.
+    return "".join(f",{key}={escape_tag(value)}" for key, value in pairs if value)
+
+
+def _line(measurement: str, tags: str, fields: list[str], ts_ms: int) -> str:
+    return f"{measurement}{tags} {','.join(fields)} {ts_ms}"
+
+
+def telemetry_lines(device_id: str, role: str, ts_ms: int, sample: Telemetry) -> list[str]:
+    """One ``telemetry`` line plus one ``iface`` line per interface, all at the sample time."""
+    base = _tags((("device", device_id), ("role", role)))
+    fields = [f"{name}={getattr(sample, name)}i" for name in TELEMETRY_INT_FIELDS]
+    fields += [f"{name}={float(getattr(sample, name))!r}" for name in TELEMETRY_FLOAT_FIELDS]
+    if sample.temp_c is not None:
+        fields.append(f"temp_c={float(sample.temp_c)!r}")
+    lines = [_line("telemetry", base, fields, ts_ms)]
+    for iface in sample.interfaces:
+        iface_fields = [
+            f"rx_bps={float(iface.rx_bps)!r}",
+            f"tx_bps={float(iface.tx_bps)!r}",
+            f"rx_bytes={iface.rx_bytes}i",
+            f"tx_bytes={iface.tx_bytes}i",
+        ]
+        lines.append(_line("iface", base + _tags((("iface", iface.name),)), iface_fields, ts_ms))
+    return lines
+
+
+def event_line(device_id: str, role: str, ts_ms: int, event: Event) -> str:
+    """An ``event_count`` point of 1 at the event time."""
+    tags = _tags((("device", device_id), ("role", role), ("name", event.name), ("severity", event.severity)))
+    return _line("event", tags, ["count=1i"], ts_ms)

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Idempotent setup: missing Debian packages (as root), then .venv with our three packages + dev tools.
+# A second run checks dpkg and a stamp and returns in well under a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  mosquitto mosquitto-clients victoria-metrics postgresql chromium fonts-noto-cjk
+  nftables iproute2 rsync openssh-server python3-venv
+)
+DEV_TOOLS=(ruff mypy pytest pytest-timeout playwright types-psutil)
+VENV=.venv
+STAMP="$VENV/.bootstrap-stamp"
+
+missing_packages() {
+  local pkg
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
+  done
+}
+
+install_packages() {
+  local missing
+  mapfile -t missing < <(missing_packages)
+  ((${#missing[@]} == 0)) && return 0
+  if [[ $EUID -ne 0 ]]; then
+    echo "bootstrap: missing Debian packages: ${missing[*]}; run 'make setup' as root" >&2
+    exit 1
+  fi
+  echo "bootstrap: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+  # Our stack runs its own broker/TSDB/database on its own ports; a system-wide instance the
+  # packages may have started (where systemd runs) is not used and would only hold the ports.
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now mosquitto victoria-metrics 2>/dev/null || true
+  fi
+}
+
+venv_fingerprint() {
+  # Reinstall when a dependency list or the tool list changes.
+  cat protocol/pyproject.toml agent/pyproject.toml controller/pyproject.toml scripts/bootstrap.sh | sha256sum
+}
+
+install_venv() {
+  local want
+  want="$(venv_fingerprint)"
+  if [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; then
+    return 0
+  fi
+  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+  # Playwright drives Debian's /usr/bin/chromium; never download browsers.
+  export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+  "$VENV/bin/python" -m pip install --quiet -e protocol -e agent -e controller "${DEV_TOOLS[@]}"
+  echo "$want" >"$STAMP"
+  echo "bootstrap: $VENV ready"
+}
+
+install_packages
+install_venv

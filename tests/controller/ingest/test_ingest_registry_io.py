@@ -1,0 +1,178 @@
+"""SqlRegistry on SQLite and PostgreSQL: enrolled ids, batched presence writes, flusher pieces."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from station_controller.db import Base, make_engine, make_session_factory
+from station_controller.ingest.devices import KnownDevices
+from station_controller.ingest.flusher import PresenceFlusher
+from station_controller.ingest.presence import PresenceStore
+from station_controller.ingest.registry_io import SqlRegistry
+from station_controller.observability.metrics import IngestStats
+from station_controller.registry.models import Device, Region, Station
+from station_protocol import Birth, Death
+
+pytestmark = pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)], indirect=True
+)
+
+NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """SQLite in tmp_path, or a throwaway database in the shared PostgreSQL cluster."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'registry.db'}")
+        yield engine
+        engine.dispose()
+        return
+    base = make_url(request.getfixturevalue("postgres_url"))
+    name = f"ingest_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(base.set(database=name).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def factory(engine: Engine) -> sessionmaker[Session]:
+    Base.metadata.create_all(engine)
+    factory = make_session_factory(engine)
+    with factory() as session, session.begin():
+        region = Region(name="村", path="省/村")
+        session.add(region)
+        session.flush()
+        station = Station(code="S1", name="王庄", region_id=region.id, created_at=NOW)
+        session.add(station)
+        session.flush()
+        for device_id, role, status, online in [
+            ("stb-a1", "stb", "enrolled", True),
+            ("rt-a1", "router", "enrolled", False),
+            ("stb-old", "stb", "revoked", False),
+        ]:
+            session.add(
+                Device(
+                    id=device_id,
+                    station_id=station.id,
+                    role=role,
+                    serial=device_id,
+                    region_path=region.path,
+                    status=status,
+                    online=online,
+                    session=5,
+                )
+            )
+    return factory
+
+
+def _device(factory: sessionmaker[Session], device_id: str) -> Device:
+    with factory() as session:
+        device = session.get(Device, device_id)
+        assert device is not None
+        return device
+
+
+def test_reads_enrolled_devices_only(factory: sessionmaker[Session]) -> None:
+    registry = SqlRegistry(factory)
+    assert registry.enrolled_roles() == {"stb-a1": "stb", "rt-a1": "router"}
+    assert registry.role_of("rt-a1") == "router"
+    assert registry.role_of("stb-old") is None
+    assert registry.online_devices() == [("stb-a1", 5)]
+
+
+def test_presence_rows_with_different_columns_are_written_in_one_flush(
+    factory: sessionmaker[Session],
+) -> None:
+    stats = IngestStats()
+    registry = SqlRegistry(factory)
+    presence = PresenceStore(stats=stats, offline_after_s=60)
+    flusher = PresenceFlusher(
+        presence=presence, repository=registry, known=KnownDevices(registry), stats=stats, interval_s=1.0
+    )
+    presence.birth(
+        "rt-a1",
+        Birth(
+            agent_version="0.2.0",
+            role="router",
+            boot_id="b",
+            session=9,
+            capabilities=("ping",),
+            hardware={"arch": "mips"},
+            config_version=2,
+        ),
+        now=100.0,
+    )
+    presence.death("stb-a1", Death(session=5))
+    assert flusher.flush_once() == 2
+    router, stb = _device(factory, "rt-a1"), _device(factory, "stb-a1")
+    assert (router.online, router.agent_version, router.session, router.hardware) == (
+        True,
+        "0.2.0",
+        9,
+        {"arch": "mips"},
+    )
+    assert router.capabilities == ["ping"]
+    assert router.reported_config_version == 2
+    assert router.last_seen_at is not None
+    assert (stb.online, stb.agent_version) == (False, None)
+    assert stats.value("presence_flushes") == 1
+
+
+class BrokenRepository:
+    def write_presence(self, rows: list[dict[str, object]]) -> None:
+        raise RuntimeError("database is locked")
+
+
+def test_failed_flush_keeps_the_changes(factory: sessionmaker[Session]) -> None:
+    stats = IngestStats()
+    presence = PresenceStore(stats=stats, offline_after_s=60)
+    registry = SqlRegistry(factory)
+    broken = PresenceFlusher(
+        presence=presence,
+        repository=BrokenRepository(),
+        known=KnownDevices(registry),
+        stats=stats,
+        interval_s=1.0,
+    )
+    presence.death("stb-a1", Death(session=5))
+    assert broken.flush_once() == 0
+    assert stats.value("presence_flush_errors") == 1
+    working = PresenceFlusher(
+        presence=presence, repository=registry, known=KnownDevices(registry), stats=stats, interval_s=1.0
+    )
+    assert working.flush_once() == 1
+    assert _device(factory, "stb-a1").online is False
+
+
+def test_refresh_forgets_revoked_devices(factory: sessionmaker[Session]) -> None:
+    stats = IngestStats()
+    registry = SqlRegistry(factory)
+    known = KnownDevices(registry)
+    known.refresh()
+    presence = PresenceStore(stats=stats, offline_after_s=60)
+    presence.seed(registry.online_devices(), now=1.0)
+    with factory() as session, session.begin():
+        device = session.get(Device, "stb-a1")
+        assert device is not None
+        device.status = "revoked"
+    PresenceFlusher(
+        presence=presence, repository=registry, known=known, stats=stats, interval_s=1
+    ).refresh_known()
+    assert known.role_of("stb-a1") is None
+    assert presence.online_count() == 0
