@@ -64,6 +64,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         run(cfg, stop)
     except AgentError as exc:
+        if stop.is_set():
+            return 0  # stopped by a signal while still enrolling
         print(f"station-agent: {exc}", file=sys.stderr)  # noqa: T201 - CLI error output
         return 2
     return 0

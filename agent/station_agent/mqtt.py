@@ -9,6 +9,7 @@ sent by this thread between ``loop()`` calls.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -30,13 +31,18 @@ from .backoff import backoff_delay
 log = logging.getLogger(__name__)
 
 
+def _no_ack() -> None:
+    """Acknowledgement of a message that needs none (QoS 0, or a test fake)."""
+
+
 @dataclass(frozen=True)
 class Inbound:
-    """One message received from the broker, handed to the command worker."""
+    """One message received from the broker; call ``ack`` once it was processed (and its result committed)."""
 
     topic: str
     payload: bytes
     received_ms: int
+    ack: Callable[[], None] = _no_ack
 
 
 class PublishHandle(Protocol):
@@ -119,6 +125,9 @@ class MqttLink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        # PUBACK only after the worker committed the result: a crash mid-command means redelivery
+        # (the persistent session keeps it) and the applied-id table turns a repeat into "already_applied".
+        client.manual_ack_set(True)
         # A registered write hook stops paho from writing to the socket from publisher threads;
         # every write then happens in loop() on our network thread (as it would under loop_start()).
         client.on_socket_register_write = _ignore_socket_hook
@@ -136,9 +145,13 @@ class MqttLink:
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         try:
-            self.inbound.put_nowait(Inbound(msg.topic, bytes(msg.payload), now_ms()))
+            ack = functools.partial(self._ack, msg.mid, msg.qos) if msg.qos else _no_ack
+            self.inbound.put_nowait(Inbound(msg.topic, bytes(msg.payload), now_ms(), ack))
         except queue.Full:
             log.error("%s: inbound queue full; dropped a message on %s", self._opts.device_id, msg.topic)
+
+    def _ack(self, mid: int, qos: int) -> None:
+        self._client.ack(mid, qos)
 
     # -- Link API ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -164,8 +177,11 @@ class MqttLink:
     def _run(self) -> None:
         attempt = 0
         while not self._stop.is_set():
-            if self._session_once():
-                attempt = 0
+            try:
+                if self._session_once():
+                    attempt = 0
+            except Exception:  # the link must outlive any surprise; the next attempt starts clean
+                log.exception("%s: broker session failed unexpectedly", self._opts.device_id)
             delay = backoff_delay(attempt, self._opts.reconnect_min_s, self._opts.reconnect_max_s)
             attempt += 1
             if not self._stop.is_set():

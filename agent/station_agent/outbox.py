@@ -46,7 +46,8 @@ class OutboxRow:
 class Outbox:
     """Bounded, persistent FIFO of encoded messages (see the module docstring for the drop policy)."""
 
-    def __init__(self, store: StateStore, *, max_messages: int, max_bytes: int) -> None:
+    def __init__(self, store: StateStore, *, max_messages: int, max_bytes: int, device_id: str = "") -> None:
+        self.device_id = device_id
         self._store = store
         self._max_messages = max_messages
         self._max_bytes = max_bytes
@@ -88,8 +89,7 @@ class Outbox:
             row = conn.execute("SELECT id, kind, size FROM outbox ORDER BY id LIMIT 1").fetchone()
         return None if row is None else (int(row[0]), str(row[1]), int(row[2]))
 
-    @staticmethod
-    def _count_drop(conn: sqlite3.Connection, kind: str) -> None:
+    def _count_drop(self, conn: sqlite3.Connection, kind: str) -> None:
         names = [DROPPED] if kind == TELEMETRY else [DROPPED, DROPPED_PRIORITY]
         for name in names:
             conn.execute(
@@ -97,7 +97,7 @@ class Outbox:
                 " ON CONFLICT(name) DO UPDATE SET value = value + 1",
                 (name,),
             )
-        log.warning("outbox full: dropped one %s message", kind)
+        log.warning("%s: outbox full, dropped one %s message", self.device_id, kind)
 
     def peek(self, limit: int) -> List[OutboxRow]:
         """The oldest ``limit`` rows, oldest first."""
@@ -142,7 +142,7 @@ class OutboxSender:
             try:
                 self.step()
             except Exception:  # a bad row or a DB hiccup must not kill delivery for good
-                log.exception("outbox sender step failed; retrying")
+                log.exception("%s: outbox sender step failed; retrying", self._outbox.device_id)
                 self._stop.wait(1.0)
 
     def step(self) -> int:

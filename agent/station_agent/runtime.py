@@ -59,7 +59,9 @@ class Agent:
         self.identity = identity
         dev = identity.device_id
         self.store = StateStore.open(cfg.state_dir / STATE_DB)
-        self.outbox = Outbox(self.store, max_messages=cfg.outbox.max_messages, max_bytes=cfg.outbox.max_bytes)
+        self.outbox = Outbox(
+            self.store, max_messages=cfg.outbox.max_messages, max_bytes=cfg.outbox.max_bytes, device_id=dev
+        )
         self.tunables = Tunables(
             telemetry_interval_s=cfg.telemetry.interval_s, command_timeout_s=cfg.commands.default_timeout_s
         )
@@ -157,8 +159,9 @@ class Agent:
                 continue
             try:
                 self.route(msg.topic, msg.payload, msg.received_ms)
-            except Exception:  # one poisoned message must not stop the worker
+            except Exception:  # one poisoned message must not stop the worker (nor come back forever)
                 log.exception("%s: failed to process a message on %s", self.identity.device_id, msg.topic)
+            msg.ack()
 
     def run(self, stop: threading.Event) -> None:
         """Start every thread, block until ``stop`` is set, then shut down in order."""

@@ -28,7 +28,10 @@ class Settings(BaseSettings):
     mqtt_tls_ca: Path | None = None
     mqtt_username: str = "controller"
     mqtt_password: SecretStr
-    mqtt_share_group: str = "controller"
+    # Empty: one durable plain subscription (Mosquitto 2.0 does not restore $share subscriptions of a
+    # persistent session after a broker restart, so uplinks published before the controller resubscribes
+    # would be lost). Set a group name to spread ingest over workers on a broker that does (EMQX).
+    mqtt_share_group: str = ""
     mqtt_keepalive_s: int = 30
     # What enrolling devices are told to connect to (may differ from what the controller uses).
     device_mqtt_host: str = ""

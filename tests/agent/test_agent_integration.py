@@ -17,7 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from station_protocol import Birth, Death, Envelope, Telemetry, decode, now_ms
+from station_protocol import Birth, Command, Death, Envelope, Result, Telemetry, decode, encode, make, now_ms
 from tests.support import BrokerHandle, wait_until
 
 pytestmark = pytest.mark.integration
@@ -53,6 +53,12 @@ class DurableSubscriber:
     def envelopes(self, suffix: str) -> List[Envelope]:
         with self._lock:
             return [decode(payload) for topic, payload, _ in self.messages if topic.endswith(suffix)]
+
+    def send_command(self, device_id: str, command: Envelope) -> None:
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        props.MessageExpiryInterval = 60  # the broker drops it if the device stays away longer
+        info = self._client.publish(f"st/v1/{device_id}/cmd", encode(command), qos=1, properties=props)
+        info.wait_for_publish(10)
 
     def close(self) -> None:
         self._client.disconnect()
@@ -158,6 +164,11 @@ def test_every_sample_arrives_once_in_order_across_outage_and_kill_9(
         birth = births[0].body
         assert isinstance(birth, Birth)
         assert (birth.role, birth.session, birth.hardware["cpu_count"] >= 1) == ("stb", 1, True)
+        ping = make(device_id, Command(name="ping", expires_at=now_ms() + 60_000, args={"n": 7}))
+        sub.send_command(device_id, ping)
+        result = wait_until(lambda: [e.body for e in sub.envelopes("/result")], timeout=20)[0]
+        assert isinstance(result, Result)
+        assert (result.command_id, result.status, result.output["echo"]) == (ping.id, "ok", {"n": 7})
         wait_until(
             lambda: len(sub.envelopes("/telemetry")) >= 3, timeout=20, message="telemetry before outage"
         )

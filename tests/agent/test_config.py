@@ -136,3 +136,10 @@ def test_env_alone_is_enough(tmp_path: Path) -> None:
     env = {"AGENT_DEVICE_ID": "rt-0002", "AGENT_DEVICE_ROLE": "router", "AGENT_MQTT_HOST": "10.0.0.1"}
     cfg = load_config(None, env=env)
     assert (cfg.device.id, cfg.device.role, cfg.mqtt.host) == ("rt-0002", "router", "10.0.0.1")
+
+
+def test_example_config_in_the_repository_loads() -> None:
+    example = Path(__file__).resolve().parents[2] / "agent" / "agent.example.toml"
+    cfg = load_config(example, env={"AGENT_MQTT_CA_FILE": ""})  # the example's CA path exists only on devices
+    assert (cfg.device.role, cfg.mqtt.tls, cfg.enrollment.configured) == ("stb", True, True)
+    assert cfg.commands.reboot_command == ("systemctl", "reboot")

@@ -94,7 +94,8 @@ def test_running_agent_reports_answers_commands_and_applies_config(built: tuple[
     try:
         link = holder.link
         cmd = make(DEVICE, Command(name="reboot", expires_at=now_ms() + 60_000), msg_id="a" * 32)
-        link.inbound.put(Inbound(f"st/v1/{DEVICE}/cmd", encode(cmd), now_ms()))
+        acked = threading.Event()
+        link.inbound.put(Inbound(f"st/v1/{DEVICE}/cmd", encode(cmd), now_ms(), acked.set))
         desired = make(DEVICE, ConfigDesired(version=4, config={"telemetry.interval_s": 2}))
         link.inbound.put(Inbound(f"st/v1/{DEVICE}/config/desired", encode(desired), now_ms()))
 
@@ -103,6 +104,7 @@ def test_running_agent_reports_answers_commands_and_applies_config(built: tuple[
 
         wait_until(lambda: len(bodies("/telemetry")) >= 2, timeout=10, message="two telemetry samples")
         result = wait_until(lambda: bodies("/result"), timeout=10)[0]
+        assert acked.wait(10), "the command is acknowledged to the broker after its result was committed"
         assert isinstance(result, Result)
         assert result.status == "ok"
         assert result.output["dry_run"] is True

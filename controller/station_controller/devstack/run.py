@@ -54,6 +54,11 @@ class DevStack:
         self.logs = self.data_dir / "logs"
         self._stops: list[tuple[str, Callable[[], None]]] = []
         self._managed: list[ManagedProcess] = []
+        # Handles for tests and operators (set as each part starts).
+        self.broker: MosquittoService | None = None
+        self.victoria: VictoriaService | None = None
+        self.controller: ManagedProcess | None = None
+        self.agent: ManagedProcess | None = None
 
     def start(self) -> None:
         """Start everything; on any failure stop what already runs and re-raise."""
@@ -102,6 +107,7 @@ class DevStack:
             BrokerAccount(s.mqtt_username, hash_password(s.mqtt_password.get_secret_value()))
         )
         broker.start()
+        self.broker = broker
         self._stops.append(("mosquitto", broker.stop))
 
     def _start_victoria(self) -> None:
@@ -110,6 +116,7 @@ class DevStack:
             data_dir=self.data_dir / "victoria", host=url.hostname or "127.0.0.1", port=url.port or 8428
         )
         victoria.start()
+        self.victoria = victoria
         self._stops.append(("victoria-metrics", victoria.stop))
 
     def _prepare_registry(self) -> None:
@@ -136,6 +143,7 @@ class DevStack:
         )
         base = f"http://{s.http_host}:{s.http_port}"
         serve.start(ready=lambda: http_ok(f"{base}/readyz"), timeout_s=60)
+        self.controller = serve
         self._track(serve)
 
     def _start_agent(self) -> None:
@@ -146,6 +154,7 @@ class DevStack:
             log_file=self.logs / "agent.log",
         )
         agent.start(ready=lambda: True, timeout_s=10)
+        self.agent = agent
         self._track(agent)
 
     def _track(self, process: ManagedProcess) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from station_controller.ingest.presence import PresenceStore, link_rates
+from station_controller.ingest.presence import PresenceStore, link_rates, sample_dict
 from station_controller.observability.metrics import IngestStats
 from station_protocol import Birth, Death, InterfaceCounters, Telemetry
+from station_protocol.messages import body_to_dict
 
 
 def _birth(session: int) -> Birth:
@@ -112,3 +113,7 @@ def test_forget_drops_state(store: PresenceStore) -> None:
     store.forget("stb-a1")
     assert store.online_count() == 0
     assert store.take_dirty() == []
+
+
+def test_sample_dict_matches_the_wire_shape() -> None:
+    assert sample_dict(_sample()) == body_to_dict(_sample())

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 import pytest
 
 from station_controller.auth.service import create_user
 from station_controller.simulator.credentials import station_rows
-from station_controller.simulator.enroll import HttpClient, enroll_fleet
+from station_controller.simulator.enroll import enroll_fleet
 from station_controller.simulator.errors import EnrollmentError
 from tests.controller.api.core_fixtures import PASSWORD, Api
 
@@ -24,7 +22,7 @@ def test_fleet_gets_one_credential_per_device(api: Api) -> None:
         rows=rows,
         agent_version="sim-t",
         workers=2,
-        http=cast(HttpClient, api.client),
+        http=api.client,
     )
     assert len(creds) == 10
     assert [c.role for c in creds] == [r.role for r in rows]
@@ -44,5 +42,5 @@ def test_wrong_password_says_login_failed(api: Api) -> None:
             password="wrong-password-123",
             rows=station_rows(1),
             agent_version="sim-t",
-            http=cast(HttpClient, api.client),
+            http=api.client,
         )

@@ -99,6 +99,11 @@ def test_quota_sends_birth_then_seq_1_to_k_and_ends_gracefully() -> None:
         assert bodies[-1].graceful
     assert worker.stats.connected == 0
     assert worker.stats.births == 5
+    # A burst must not reuse a millisecond: the TSDB would collapse same-time points of one series.
+    stamps = [
+        decode_from(t, p)[1].ts for k, t, p, _r in pool.published if k == 0 and t.endswith("/telemetry")
+    ]
+    assert stamps == sorted(set(stamps))
 
 
 def test_connects_are_paced_by_the_rate() -> None:
