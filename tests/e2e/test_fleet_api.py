@@ -25,7 +25,7 @@ def test_ping_and_diagnostics_round_trip_to_the_real_agent(live_stack: LiveStack
         ping = api.post(url, params={"wait": 20}, json={"name": "ping", "args": {"echo": "你好"}})
         assert ping.status_code == 200, ping.text
         assert ping.json()["status"] == "ok"
-        assert ping.json()["output"]["echo"] == "你好"
+        assert ping.json()["output"]["echo"] == {"echo": "你好"}
         diag = api.post(url, params={"wait": 30}, json={"name": "diagnostics"}).json()
         assert diag["status"] == "ok", diag
         history = api.get(url).json()
