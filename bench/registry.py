@@ -107,12 +107,15 @@ def populate(engine: Engine, stations: int, seed: int = 1) -> dict[str, Any]:
 
 def _device_row(rng: random.Random, sid: int, role: str, path: str, now: datetime) -> dict[str, Any]:
     version = rng.choices([v for v, _ in VERSIONS], weights=[w for _, w in VERSIONS])[0]
+    device_id, serial = f"{role}-st-{sid:06d}", f"ST-{sid:06d}-{role.upper()}"
+    mac = "02:" + ":".join(f"{rng.randrange(256):02x}" for _ in range(5))
     return {
-        "id": f"{role}-st-{sid:06d}",
+        "id": device_id,
         "station_id": sid,
         "role": role,
-        "serial": f"ST-{sid:06d}-{role.upper()}",
-        "mac": "02:" + ":".join(f"{rng.randrange(256):02x}" for _ in range(5)),
+        "serial": serial,
+        "mac": mac,
+        "search_text": f"{device_id} {serial} {mac} st-{sid:06d} 站{sid}".lower(),
         "region_path": path,
         "status": "enrolled",
         "online": rng.random() < 0.8,

@@ -127,7 +127,7 @@ def test_uplinks_published_while_the_controller_is_down_arrive_after_it_restarts
     with running_ingest(settings, factory) as runtime:
         query = f'count_over_time(telemetry_seq{{device="{device_id}"}}[1h])'
         rows = wait_until(
-            lambda: [r for r in victoria.query(query) if r["value"][1] == "20"], timeout=30, message="queued uplinks"
+            lambda: [r for r in victoria.query(query) if r["value"][1] == "20"], timeout=30, message="queued"
         )
         assert len(rows) == 1
         assert runtime.stats.value("messages_received") >= 20

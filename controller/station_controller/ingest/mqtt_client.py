@@ -41,11 +41,19 @@ def default_client_id(worker: str | None = None) -> str:
 
 
 class MqttIngestClient:
-    """Subscribes ``$share/{group}/st/v1/+/#`` plus ``st/v1/+/state`` (retained births/deaths are not
-    delivered on shared subscriptions); callbacks only enqueue ``(topic, payload, received_at)``.
+    """Subscribes ``st/v1/+/#`` (single node), or ``$share/{group}/st/v1/+/#`` plus ``st/v1/+/state``
+    (retained births/deaths are not delivered on shared subscriptions) when ``mqtt_share_group`` is set;
+    callbacks only enqueue ``(topic, payload, received_at)``.
 
     Also the CommandPublisher for the commands package.
     """
+
+    def subscriptions(self) -> list[str]:
+        """One durable plain filter on a single node; shared filter + plain ``state`` when scaled out."""
+        group = self._settings.mqtt_share_group
+        if not group:
+            return [uplink_filter()]
+        return [uplink_filter(group), STATE_FILTER]
 
     def __init__(
         self,
@@ -71,14 +79,14 @@ class MqttIngestClient:
         client.username_pw_set(self._settings.mqtt_username, self._settings.mqtt_password.get_secret_value())
         if self._settings.mqtt_tls_ca is not None:
             client.tls_set(ca_certs=str(self._settings.mqtt_tls_ca))
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         return client
 
     def start(self) -> None:
-        """Connect in the background; paho reconnects with backoff (1 s doubling to 30 s)."""
+        """Connect in the background; paho reconnects with backoff (1 s doubling to 10 s)."""
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = SESSION_EXPIRY_S
         self._client.connect_async(
@@ -131,8 +139,7 @@ class MqttIngestClient:
                 reason_code,
             )
             return
-        share = uplink_filter(self._settings.mqtt_share_group)
-        client.subscribe([(share, SubscribeOptions(qos=1)), (STATE_FILTER, SubscribeOptions(qos=1))])
+        client.subscribe([(topic, SubscribeOptions(qos=1)) for topic in self.subscriptions()])
         self._connected.set()
         log.info("MQTT connected as %s (session present: %s)", self._client_id, flags.session_present)
 

@@ -100,10 +100,12 @@ class PresenceStore:
         self._dirty.add(device_id)
 
     def _set_online(self, device_id: str, entry: _Entry, online: bool) -> None:
+        # Only real transitions are written: on every reconnect the broker replays each device's retained
+        # state, and 100,000 retained deaths of offline devices must not become 100,000 row updates.
         if entry.online != online:
             entry.online = online
             self._online += 1 if online else -1
-        self._change(device_id, entry, online=online)
+            self._change(device_id, entry, online=online)
 
     def _seen(self, device_id: str, entry: _Entry, now: float) -> None:
         entry.last_seen = now
@@ -120,6 +122,7 @@ class PresenceStore:
             self._change(
                 device_id,
                 entry,
+                online=True,
                 agent_version=birth.agent_version,
                 boot_id=birth.boot_id,
                 session=birth.session,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -21,3 +22,17 @@ def alembic_config(database_url: str) -> Config:
 def upgrade_head(database_url: str) -> None:
     """Bring the registry at ``database_url`` to the newest schema (idempotent)."""
     command.upgrade(alembic_config(database_url), "head")
+
+
+def include_object_for(dialect: str) -> Any:
+    """Alembic ``include_object`` hook that skips schema items meant only for another dialect.
+
+    Alembic's autogenerate ignores ``ddl_if``; without this the PostgreSQL-only trigram index would
+    show up as missing on SQLite.
+    """
+
+    def include(obj: Any, _name: Any, _type: str, _reflected: bool, _compare_to: Any) -> bool:
+        ddl_if = getattr(obj, "_ddl_if", None)
+        return ddl_if is None or ddl_if.dialect is None or ddl_if.dialect == dialect
+
+    return include

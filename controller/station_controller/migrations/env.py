@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from station_controller.auth import models as _auth_models  # noqa: F401  (register tables)
 from station_controller.commands import models as _command_models  # noqa: F401
 from station_controller.db import Base, make_engine
+from station_controller.migrations import include_object_for
 from station_controller.registry import models as _registry_models  # noqa: F401
 
 target_metadata = Base.metadata
@@ -20,6 +21,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object_for(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

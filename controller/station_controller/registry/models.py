@@ -5,16 +5,38 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import (
+    DDL,
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
+
+# metadata.create_all (tests, benchmarks) needs the extension the trigram index uses, as the migration does.
+event.listen(
+    Base.metadata,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
 
 station_tags = Table(
     "station_tags",
     Base.metadata,
     Column("station_id", ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    # Tag filters go tag → stations; the primary key (station_id, tag_id) cannot serve that.
+    Index("ix_station_tags_tag", "tag_id", "station_id"),
 )
 
 
@@ -63,10 +85,25 @@ class Device(Base):
 
     __tablename__ = "devices"
     __table_args__ = (
-        Index("ix_devices_station_role", "station_id", "role"),
+        # Each filter index ends in ``id`` so a page of ids comes from the index alone (list_devices
+        # pages ids first, then loads 50 rows), instead of sorting every matching row.
+        Index("ix_devices_station_role", "station_id", "role", "id"),
         Index("ix_devices_online_region", "online", "region_path"),
         # Subtree filters are LIKE 'p/%'; PostgreSQL serves them from an index only with pattern ops.
-        Index("ix_devices_region_path", "region_path", postgresql_ops={"region_path": "varchar_pattern_ops"}),
+        Index(
+            "ix_devices_region_path",
+            "region_path",
+            "id",
+            postgresql_ops={"region_path": "varchar_pattern_ops"},
+        ),
+        # Free-text search is a substring match on one lower-cased column; PostgreSQL serves it with a
+        # trigram index (pg_trgm), created by the migration only there.
+        Index(
+            "ix_devices_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -77,6 +114,8 @@ class Device(Base):
     # Denormalised from the station's region so list filters need no join on the hot path.
     region_path: Mapped[str] = mapped_column(String(512))
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # lower(id serial mac station-code station-name): what the list's free-text search matches.
+    search_text: Mapped[str] = mapped_column(String(512), default="")
     token_hash: Mapped[str | None] = mapped_column(String(128))
     token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     mqtt_password_hash: Mapped[str | None] = mapped_column(String(256))

@@ -167,6 +167,11 @@ def issue_token(device: Device, *, settings: Settings) -> str:
     return token
 
 
+def search_text_for(device_id: str, serial: str, mac: str | None, station: Station) -> str:
+    """What the device list's free-text search matches, lower-cased so one LIKE serves both backends."""
+    return " ".join(filter(None, (device_id, serial, mac, station.code, station.name))).lower()[:512]
+
+
 def add_device(
     session: Session, *, settings: Settings, station: Station, role: str, serial: str, mac: str | None
 ) -> tuple[Device, str]:
@@ -182,6 +187,7 @@ def add_device(
         role=role,
         serial=serial,
         mac=normalise_mac(mac),
+        search_text=search_text_for(device_id, serial, normalise_mac(mac), station),
         region_path=station.region.path,
         status="pending",
         online=False,

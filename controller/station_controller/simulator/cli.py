@@ -90,7 +90,10 @@ def _progress(stats: WorkerStats) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.interval <= 0 and args.messages is None:
+        parser.error("--interval 0 (burst) needs --messages to say how many samples each device sends")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )

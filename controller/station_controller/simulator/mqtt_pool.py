@@ -106,11 +106,6 @@ class MqttPool:
         client = self._clients.get(key)
         return client is not None and client.is_connected()
 
-    def pending(self, key: int) -> int:
-        """Messages still waiting for a PUBACK or to be written."""
-        client = self._clients.get(key)
-        return len(client._out_messages) if client is not None else 0  # noqa: SLF001 - no public counter
-
     def poll(self, timeout: float) -> list[PoolEvent]:
         """Wait up to ``timeout`` for socket readiness, do the I/O, return what happened."""
         if self._selector.get_map():

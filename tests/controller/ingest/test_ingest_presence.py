@@ -117,3 +117,9 @@ def test_forget_drops_state(store: PresenceStore) -> None:
 
 def test_sample_dict_matches_the_wire_shape() -> None:
     assert sample_dict(_sample()) == body_to_dict(_sample())
+
+
+def test_replayed_death_of_an_offline_device_writes_nothing(store: PresenceStore) -> None:
+    assert store.death("stb-a1", Death(session=2)) is True
+    assert store.take_dirty() == []
+    assert store.online_count() == 0

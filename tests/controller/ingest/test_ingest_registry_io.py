@@ -102,6 +102,7 @@ def test_presence_rows_with_different_columns_are_written_in_one_flush(
     stats = IngestStats()
     registry = SqlRegistry(factory)
     presence = PresenceStore(stats=stats, offline_after_s=60)
+    presence.seed(registry.online_devices(), now=1.0)
     flusher = PresenceFlusher(
         presence=presence, repository=registry, known=KnownDevices(registry), stats=stats, interval_s=1.0
     )
@@ -143,6 +144,7 @@ def test_failed_flush_keeps_the_changes(factory: sessionmaker[Session]) -> None:
     stats = IngestStats()
     presence = PresenceStore(stats=stats, offline_after_s=60)
     registry = SqlRegistry(factory)
+    presence.seed(registry.online_devices(), now=1.0)
     broken = PresenceFlusher(
         presence=presence,
         repository=BrokenRepository(),

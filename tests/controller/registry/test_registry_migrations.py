@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from station_controller.auth import models as _auth_models  # noqa: F401 - registers the tables
 from station_controller.commands import models as _command_models  # noqa: F401
 from station_controller.db import Base, make_engine
-from station_controller.migrations import alembic_config, upgrade_head
+from station_controller.migrations import alembic_config, include_object_for, upgrade_head
 
 TABLES = {
     "regions",
@@ -32,7 +32,11 @@ def test_upgrade_head_creates_every_table_and_matches_the_models(any_db_url: str
         with engine.connect() as conn:
             assert set(inspect(conn).get_table_names()) >= TABLES
             diff = compare_metadata(
-                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+                MigrationContext.configure(
+                    conn,
+                    opts={"compare_type": True, "include_object": include_object_for(conn.dialect.name)},
+                ),
+                Base.metadata,
             )
     finally:
         engine.dispose()
@@ -58,7 +62,10 @@ def test_postgres_gets_a_pattern_index_for_subtree_filters(any_db_url: str) -> N
             indexes = {ix["name"]: ix for ix in inspect(conn).get_indexes("devices")}
     finally:
         engine.dispose()
-    assert indexes["ix_devices_region_path"]["column_names"] == ["region_path"]
+    assert indexes["ix_devices_region_path"]["column_names"] == ["region_path", "id"]
     if any_db_url.startswith("postgresql"):
         ops = indexes["ix_devices_region_path"].get("dialect_options", {}).get("postgresql_ops", {})
         assert ops == {"region_path": "varchar_pattern_ops"}
+        assert indexes["ix_devices_search_trgm"]["dialect_options"]["postgresql_using"] == "gin"
+    else:
+        assert "ix_devices_search_trgm" not in indexes

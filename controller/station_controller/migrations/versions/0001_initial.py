@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column("mac", sa.String(length=17), nullable=True),
         sa.Column("region_path", sa.String(length=512), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("search_text", sa.String(length=512), nullable=False),
         sa.Column("token_hash", sa.String(length=128), nullable=True),
         sa.Column("token_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("mqtt_password_hash", sa.String(length=256), nullable=True),
@@ -118,11 +119,21 @@ def upgrade() -> None:
     op.create_index(
         "ix_devices_region_path",
         "devices",
-        ["region_path"],
+        ["region_path", "id"],
         unique=False,
         postgresql_ops={"region_path": "varchar_pattern_ops"},
     )
-    op.create_index("ix_devices_station_role", "devices", ["station_id", "role"], unique=False)
+    op.create_index("ix_devices_station_role", "devices", ["station_id", "role", "id"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.create_index(
+            "ix_devices_search_trgm",
+            "devices",
+            ["search_text"],
+            unique=False,
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        )
     op.create_index(op.f("ix_devices_status"), "devices", ["status"], unique=False)
 
     op.create_table(
@@ -133,6 +144,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["tag_id"], ["tags.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("station_id", "tag_id"),
     )
+    op.create_index("ix_station_tags_tag", "station_tags", ["tag_id", "station_id"], unique=False)
     op.create_table(
         "commands",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -161,7 +173,10 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_commands_created_at"), table_name="commands")
 
     op.drop_table("commands")
+    op.drop_index("ix_station_tags_tag", table_name="station_tags")
     op.drop_table("station_tags")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_devices_search_trgm", table_name="devices")
     op.drop_index(op.f("ix_devices_status"), table_name="devices")
     op.drop_index("ix_devices_station_role", table_name="devices")
     op.drop_index(
