@@ -10,8 +10,8 @@ setup:
 	@scripts/bootstrap.sh
 
 check: setup
-	$(BIN)/ruff format --check $(PY_DIRS)
-	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS) tests bench
+	$(BIN)/ruff check $(PY_DIRS) tests bench
 	$(BIN)/mypy $(PY_DIRS)
 
 test: setup

@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..commands.service import command_history
 from ..errors import NotFound
 from ..registry.clock import as_utc
-from ..registry.models import Device, Region, Station, Tag, station_tags
+from ..registry.models import Device, Region, Station, Tag
+from ..registry.queries import DeviceFilter, device_conditions, dialect_of
 
 _Stmt = TypeVar("_Stmt", bound=Select)  # type: ignore[type-arg]
 PAGE_SIZES = (25, 50, 100)
@@ -86,46 +87,26 @@ class Choices:
     versions: list[str] = field(default_factory=list)
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _filtered(stmt: _Stmt, flt: ListFilter, *, with_state: bool = True) -> _Stmt:
-    """Apply every filter but pagination; ``with_state`` False lets counts ignore the online filter."""
-    if flt.region:
-        path = flt.region.strip().strip("/")
-        stmt = stmt.where(
-            or_(Device.region_path == path, Device.region_path.like(_escape_like(path) + "/%", escape="\\"))
-        )
-    if flt.tag:
-        tagged = select(station_tags.c.station_id).join(Tag, Tag.id == station_tags.c.tag_id)
-        stmt = stmt.where(Device.station_id.in_(tagged.where(Tag.name == flt.tag)))
-    if flt.role:
-        stmt = stmt.where(Device.role == flt.role)
-    if flt.version:
-        stmt = stmt.where(Device.agent_version == flt.version)
-    if flt.q:
-        like = "%" + _escape_like(flt.q.strip()) + "%"
-        stmt = stmt.where(
-            or_(
-                Device.id.like(like, escape="\\"),
-                Device.serial.like(like, escape="\\"),
-                Device.mac.like(like, escape="\\"),
-                Device.station_id.in_(
-                    select(Station.id).where(
-                        or_(Station.name.like(like, escape="\\"), Station.code.like(like, escape="\\"))
-                    )
-                ),
-            )
-        )
-    if with_state and flt.state in ("online", "offline"):
-        stmt = stmt.where(Device.online.is_(flt.state == "online"))
-    return stmt
+def _filtered(stmt: _Stmt, flt: ListFilter, dialect: str, *, with_state: bool = True) -> _Stmt:
+    """Apply every filter but pagination (the registry's own conditions); ``with_state`` False lets
+    counts ignore the online filter."""
+    online = flt.state == "online" if with_state and flt.state in ("online", "offline") else None
+    device_filter = DeviceFilter(
+        region=flt.region or None,
+        tag=flt.tag or None,
+        role=flt.role or None,
+        online=online,
+        agent_version=flt.version or None,
+        q=flt.q.strip() or None,
+    )
+    return stmt.where(*device_conditions(device_filter, dialect))
 
 
 def _counts(session: Session, flt: ListFilter) -> dict[bool, int]:
     """Devices online / offline among those matching every filter except the state filter."""
-    stmt = _filtered(select(Device.online, func.count()), flt, with_state=False).group_by(Device.online)
+    stmt = _filtered(
+        select(Device.online, func.count()), flt, dialect_of(session), with_state=False
+    ).group_by(Device.online)
     return {bool(online): int(n) for online, n in session.execute(stmt)}
 
 
@@ -137,7 +118,7 @@ def list_devices(session: Session, *, flt: ListFilter) -> DevicePage:
     pages = max(1, -(-total // flt.per_page))
     page = min(max(1, flt.page), pages)
     stmt = (
-        _filtered(select(Device).options(selectinload(Device.station)), flt)
+        _filtered(select(Device).options(selectinload(Device.station)), flt, dialect_of(session))
         .order_by(*LIST_ORDER)
         .limit(flt.per_page)
         .offset((page - 1) * flt.per_page)

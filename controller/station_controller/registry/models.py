@@ -27,7 +27,7 @@ from ..db import Base
 event.listen(
     Base.metadata,
     "before_create",
-    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),  # type: ignore[no-untyped-call]
 )
 
 station_tags = Table(

@@ -63,7 +63,7 @@ def contains(column: Any, text: str, dialect: str) -> ColumnElement[bool]:
     return matches
 
 
-def _dialect(session: Session) -> str:
+def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
@@ -71,7 +71,7 @@ def _tagged_stations(tag: str) -> Select[Any]:
     return select(station_tags.c.station_id).join(Tag, Tag.id == station_tags.c.tag_id).where(Tag.name == tag)
 
 
-def _device_conditions(flt: DeviceFilter, dialect: str) -> list[ColumnElement[bool]]:
+def device_conditions(flt: DeviceFilter, dialect: str) -> list[ColumnElement[bool]]:
     cond: list[ColumnElement[bool]] = []
     if flt.region:
         cond.append(in_subtree(Device.region_path, flt.region, dialect))
@@ -94,7 +94,7 @@ def _device_conditions(flt: DeviceFilter, dialect: str) -> list[ColumnElement[bo
 
 def list_devices(session: Session, *, flt: DeviceFilter, page: Page) -> tuple[list[tuple[Device, str]], int]:
     """Devices (with their station code) ordered by id, and the total matching ``flt``."""
-    cond = _device_conditions(flt, _dialect(session))
+    cond = device_conditions(flt, dialect_of(session))
     total = session.scalar(select(func.count()).select_from(Device).where(*cond))
     # Page the ids first: every filter index ends in ``id``, so this reads index entries only;
     # then load the page's rows, instead of fetching and sorting every matching row.
@@ -131,7 +131,7 @@ def list_stations(
     session: Session, *, region: str | None = None, tag: str | None = None, q: str | None = None, page: Page
 ) -> tuple[list[Station], int]:
     """Stations ordered by code (tags and devices loaded in one extra query each), and the total."""
-    cond = _station_conditions(region, tag, q, _dialect(session))
+    cond = _station_conditions(region, tag, q, dialect_of(session))
     total = session.scalar(select(func.count()).select_from(Station).where(*cond))
     stmt = select(Station).where(*cond)
     if page.after:
