@@ -33,12 +33,34 @@ def _say(message: str, *, error: bool = False) -> None:
     (sys.stderr if error else sys.stdout).write(message + "\n")
 
 
-def _serve(settings: Settings, _args: argparse.Namespace) -> int:
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    if args.only == "ingest":
+        return _serve_ingest(settings, client_id=args.client_id)
     import uvicorn  # only this command needs the server
 
     uvicorn.run(
         "station_controller.main:build_app", factory=True, host=settings.http_host, port=settings.http_port
     )
+    return 0
+
+
+def _serve_ingest(settings: Settings, *, client_id: str | None) -> int:
+    """An extra ingest worker (no HTTP): for scale-out behind shared subscriptions (docs/scale-out.md)."""
+    import signal
+    import threading
+
+    from .ingest.runtime import build_ingest
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    engine = make_engine(settings.database_url)
+    ingest = build_ingest(settings, make_session_factory(engine), client_id=client_id)
+    ingest.start()
+    _say(f"ingest worker running against {settings.mqtt_host}:{settings.mqtt_port}; Ctrl-C stops it")
+    stop.wait()
+    ingest.stop()
+    engine.dispose()
     return 0
 
 
@@ -148,7 +170,12 @@ def _demo_station(settings: Settings, args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="station-controller", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run API, console and ingest (uvicorn)").set_defaults(run=_serve)
+    serve = sub.add_parser("serve", help="run API, console and ingest (uvicorn)")
+    serve.add_argument(
+        "--only", choices=("all", "ingest"), default="all", help="ingest: an extra ingest worker, no HTTP"
+    )
+    serve.add_argument("--client-id", help="stable MQTT client id of this ingest worker (default per host)")
+    serve.set_defaults(run=_serve)
     sub.add_parser("migrate", help="create or upgrade the registry schema").set_defaults(run=_migrate)
     admin = sub.add_parser("create-admin", help="create an admin user and print a generated password once")
     admin.add_argument("--username", required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from ..observability.metrics import IngestStats
 from .devices import KnownDevices
@@ -25,6 +26,7 @@ class PresenceFlusher:
         stats: IngestStats,
         interval_s: float,
         refresh_s: float = 5.0,
+        housekeeping: Callable[[], None] | None = None,
     ) -> None:
         self._presence = presence
         self._repository = repository
@@ -32,6 +34,7 @@ class PresenceFlusher:
         self._stats = stats
         self._interval = interval_s
         self._refresh = refresh_s
+        self._housekeeping = housekeeping
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-presence", daemon=True)
 
@@ -53,9 +56,18 @@ class PresenceFlusher:
         while not self._stop.wait(self._interval):
             if time.monotonic() >= next_refresh:
                 self.refresh_known()
+                self._run_housekeeping()
                 next_refresh = time.monotonic() + self._refresh
             self._presence.sweep(time.time())
             self.flush_once()
+
+    def _run_housekeeping(self) -> None:
+        if self._housekeeping is None:
+            return
+        try:
+            self._housekeeping()
+        except Exception:
+            log.exception("housekeeping failed; retrying at the next refresh")
 
     def refresh_known(self) -> None:
         try:

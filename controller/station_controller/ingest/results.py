@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -9,8 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from station_protocol import Result
 
-from ..commands.service import record_results
+from ..commands.service import expire_overdue, record_results
 from ..commands.waiters import ResultWaiters
+
+log = logging.getLogger(__name__)
 
 DeviceResult = tuple[str, Result]
 
@@ -32,3 +35,10 @@ class CommandResultSink:
         with self._factory() as session:
             updated = record_results(session, list(results))
         self._waiters.notify_many(updated)
+
+    def expire_overdue(self) -> None:
+        """Mark commands nobody answered before their expiry (called from the flusher's slow cadence)."""
+        with self._factory() as session:
+            expired = expire_overdue(session)
+        if expired:
+            log.info("%d unanswered commands expired", expired)

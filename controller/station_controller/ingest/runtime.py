@@ -103,19 +103,21 @@ def build_ingest(
     registry = SqlRegistry(session_factory)
     known = KnownDevices(registry)
     presence = PresenceStore(stats=stats, offline_after_s=settings.offline_after_s)
+    results = CommandResultSink(session_factory, waiters)
     flusher = PresenceFlusher(
         presence=presence,
         repository=registry,
         known=known,
         stats=stats,
         interval_s=settings.ingest_flush_interval_s,
+        housekeeping=results.expire_overdue,
     )
     pipeline = Pipeline(
         inbox=inbox,
         known=known,
         presence=presence,
         points=writer,
-        results=CommandResultSink(session_factory, waiters),
+        results=results,
         stats=stats,
         dedup_window=settings.ingest_dedup_window,
     )

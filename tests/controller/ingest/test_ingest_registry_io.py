@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from station_controller.commands.models import CommandRecord
+from station_controller.commands.waiters import ResultWaiters
 from station_controller.db import Base, make_engine, make_session_factory
 from station_controller.ingest.devices import KnownDevices
 from station_controller.ingest.flusher import PresenceFlusher
 from station_controller.ingest.presence import PresenceStore
 from station_controller.ingest.registry_io import SqlRegistry
+from station_controller.ingest.results import CommandResultSink
 from station_controller.observability.metrics import IngestStats
 from station_controller.registry.models import Device, Region, Station
 from station_protocol import Birth, Death
+from tests.support import wait_until
 
 pytestmark = pytest.mark.parametrize(
     "engine", ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)], indirect=True
@@ -178,3 +182,50 @@ def test_refresh_forgets_revoked_devices(factory: sessionmaker[Session]) -> None
     ).refresh_known()
     assert known.role_of("stb-a1") is None
     assert presence.online_count() == 0
+
+
+def test_flusher_housekeeping_expires_unanswered_commands_and_survives_errors(
+    factory: sessionmaker[Session],
+) -> None:
+    with factory() as session, session.begin():
+        session.add(
+            CommandRecord(
+                id="c" * 32,
+                device_id="stb-a1",
+                name="ping",
+                args={},
+                status="sent",
+                created_at=NOW,
+                expires_at=NOW + timedelta(hours=1),  # long past: NOW is a fixed date
+                timeout_s=30.0,
+            )
+        )
+    calls: list[str] = []
+    sink = CommandResultSink(factory, ResultWaiters())
+
+    def housekeeping() -> None:
+        calls.append("run")
+        if len(calls) == 1:
+            raise RuntimeError("database briefly away")
+        sink.expire_overdue()
+
+    registry = SqlRegistry(factory)
+    stats = IngestStats()
+    flusher = PresenceFlusher(
+        presence=PresenceStore(stats=stats, offline_after_s=60),
+        repository=registry,
+        known=KnownDevices(registry),
+        stats=stats,
+        interval_s=0.01,
+        refresh_s=0.01,
+        housekeeping=housekeeping,
+    )
+    flusher.start()
+    try:
+        wait_until(lambda: len(calls) >= 2, timeout=10, message="housekeeping ran again after an error")
+    finally:
+        flusher.stop(timeout_s=5)
+    with factory() as session:
+        record = session.get(CommandRecord, "c" * 32)
+        assert record is not None
+        assert record.status == "expired"
