@@ -36,8 +36,9 @@ def _server_cert(ca_dir: Path, out: Path) -> tuple[Path, Path]:
     (out / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n", encoding="utf-8")
     _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
              "-keyout", "server.key", "-out", "server.csr", cwd=out)  # fmt: skip
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", str(ca_dir / "ca.pem"), "-CAkey", str(ca_dir / "ca.key"),
-             "-CAcreateserial", "-days", "2", "-extfile", "san.cnf", "-out", "server.pem", cwd=out)  # fmt: skip
+    ca, ca_key = str(ca_dir / "ca.pem"), str(ca_dir / "ca.key")
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+             "-days", "2", "-extfile", "san.cnf", "-out", "server.pem", cwd=out)  # fmt: skip
     return out / "server.pem", out / "server.key"
 
 
