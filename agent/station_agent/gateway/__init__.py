@@ -1,0 +1,1 @@
+"""Captive-portal gateway of the router agent: nftables table, tc shaping, sessions, splash responder."""

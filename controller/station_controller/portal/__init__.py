@@ -1,0 +1,1 @@
+"""Free-WiFi captive portal: SMS and voucher login, policies, sessions, records, WiFiDog auth server."""

@@ -1,0 +1,1 @@
+"""The phone-facing portal pages (mobile-first HTML, zh-CN default, English via ``?lang=en``)."""

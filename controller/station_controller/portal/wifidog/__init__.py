@@ -1,0 +1,1 @@
+"""WiFiDog v1 / apfree-wifidog auth-server protocol under ``/wifidog/``."""
