@@ -1,0 +1,190 @@
+"""Download of one chunk: Range resume from its .part file, pacing, budget, verification, bounded retries."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from station_protocol.content import ChunkRef
+
+from .errors import BudgetExceeded, SyncInterrupted, TransferFailed
+from .http import Fetcher
+from .job import SyncJob
+from .local import ContentTree
+from .pacing import TokenBucket, Window
+from .progress import Progress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TransferSettings:
+    stall_timeout_s: float = 30.0  # no byte for this long: the attempt failed
+    max_retries: int = 5  # consecutive failed attempts without progress before giving up
+    retry_backoff_s: float = 2.0  # doubles per attempt, capped at 60 s
+    max_404: int = 3  # a missing object is asked for at most this often
+    max_hash_mismatch: int = 3
+    read_block: int = 16384
+
+
+class WindowClosed(Exception):
+    """The allowed window ended mid-chunk; the .part file keeps what arrived."""
+
+
+class ChunkFetcher:
+    """Fetches chunks for one job; ``on_bytes`` persists/reports progress."""
+
+    def __init__(
+        self,
+        *,
+        job: SyncJob,
+        tree: ContentTree,
+        fetcher: Fetcher,
+        settings: TransferSettings,
+        window: Window,
+        bucket: TokenBucket,
+        progress: Progress,
+        stop: threading.Event,
+        cancelled: Callable[[], Optional[str]],
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._job = job
+        self._tree = tree
+        self._fetcher = fetcher
+        self._s = settings
+        self._window = window
+        self._bucket = bucket
+        self._progress = progress
+        self._stop = stop
+        self._cancelled = cancelled
+        self._wall = wall
+
+    def _check(self) -> None:
+        reason = self._cancelled()
+        if reason:
+            raise SyncInterrupted(reason)
+        if self._stop.is_set():
+            raise SyncInterrupted("stop")
+        if not self._window.is_open(self._wall()):
+            raise WindowClosed()
+
+    def fetch(self, ref: ChunkRef) -> None:
+        """Get one chunk into the spool, verified. Raises TransferFailed after bounded retries."""
+        failures = 0
+        not_found = 0
+        mismatches = 0
+        while True:
+            self._check()
+            try:
+                if self._attempt(ref):
+                    return
+                mismatches += 1
+                if mismatches >= self._s.max_hash_mismatch:
+                    raise TransferFailed(
+                        "hash_mismatch", f"chunk {ref.sha256} failed verification {mismatches} times"
+                    )
+                continue
+            except _NotFound as exc:
+                not_found += 1
+                if not_found >= self._s.max_404:
+                    raise TransferFailed(
+                        "not_found", f"{exc} ({not_found} times); the version may be retired"
+                    ) from None
+            except OSError as exc:
+                failures = 0 if getattr(exc, "progressed", False) else failures + 1
+                if failures >= self._s.max_retries:
+                    raise TransferFailed("stalled", f"chunk {ref.sha256}: {exc}", retryable=True) from None
+                log.info(
+                    "content %s: chunk %s attempt failed (%s); retrying",
+                    self._job.job_id,
+                    ref.sha256[:12],
+                    exc,
+                )
+            self._stop.wait(min(60.0, self._s.retry_backoff_s * (2 ** max(0, failures - 1))))
+
+    def url(self, ref: ChunkRef) -> str:
+        return f"{self._job.chunk_base_url}chunks/{ref.sha256[:4]}/{ref.sha256}"
+
+    def _attempt(self, ref: ChunkRef) -> bool:
+        """One GET; True when the chunk is in the spool, False on a hash mismatch (part discarded)."""
+        part = self._tree.part_path(ref.sha256)
+        part.parent.mkdir(parents=True, exist_ok=True)
+        offset = part.stat().st_size if part.exists() else 0
+        if offset > ref.stored_size:
+            part.unlink()
+            offset = 0
+        if offset < ref.stored_size:
+            self._download(ref, part, offset)
+        return self._verify(ref, part)
+
+    def _download(self, ref: ChunkRef, part: object, offset: int) -> None:
+        from pathlib import Path
+
+        assert isinstance(part, Path)
+        body = self._fetcher.open(self.url(ref), offset=offset, timeout_s=self._s.stall_timeout_s)
+        progressed = False
+        try:
+            if body.status in (404, 410):
+                raise _NotFound(f"{self.url(ref)} answered {body.status}")
+            if body.status == 200 and offset:
+                self._job.refetched_bytes += offset  # server ignored Range: start over
+                offset = 0
+            elif body.status not in (200, 206):
+                raise OSError(f"HTTP {body.status} for {self.url(ref)}")
+            with part.open("r+b" if offset else "wb") as out:
+                out.seek(offset)
+                out.truncate()
+                left = ref.stored_size - offset
+                while left > 0:
+                    self._check()
+                    n = min(self._s.read_block, left)
+                    if self._job.bytes_wire + n > self._job.budget_bytes:
+                        raise BudgetExceeded(
+                            f"{self._job.bytes_wire + n} bytes would pass the budget {self._job.budget_bytes}"
+                        )
+                    self._bucket.take(n, self._stop)
+                    block = body.read(n)
+                    if not block:
+                        raise OSError("connection closed early")
+                    out.write(block)
+                    left -= len(block)
+                    progressed = True
+                    self._job.bytes_wire += len(block)
+                    self._progress.add(len(block))
+        except OSError as exc:
+            exc.progressed = progressed  # type: ignore[attr-defined]
+            raise
+        finally:
+            body.close()
+
+    def _verify(self, ref: ChunkRef, part: object) -> bool:
+        from pathlib import Path
+
+        assert isinstance(part, Path)
+        stored = part.read_bytes()
+        raw: Optional[bytes] = stored
+        if ref.compressed:
+            try:
+                raw = zlib.decompressobj().decompress(stored, ref.size + 1)
+            except zlib.error:
+                raw = None
+        if raw is None or len(raw) != ref.size or hashlib.sha256(raw).hexdigest() != ref.sha256:
+            log.warning(
+                "content %s: chunk %s failed verification; refetching", self._job.job_id, ref.sha256[:12]
+            )
+            part.unlink()
+            self._job.refetched_bytes += len(stored)
+            self._progress.add(-len(stored))
+            return False
+        self._tree.commit_chunk(ref.sha256, raw)
+        part.unlink()
+        return True
+
+
+class _NotFound(OSError):
+    pass

@@ -1,0 +1,55 @@
+"""Manifest signature check against pinned keys (the agent's only ``cryptography`` importer)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+from typing import Dict
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from station_protocol.content import Manifest, canonical_bytes, key_id_of, parse_manifest, split_document
+from station_protocol.errors import MalformedMessage
+
+from .errors import ManifestRejected
+
+log = logging.getLogger(__name__)
+
+
+def load_pinned_keys(directory: Path) -> Dict[str, Ed25519PublicKey]:
+    """``{key_id: key}`` from ``directory/*.pub`` (base64 of the raw 32-byte key); bad files are skipped."""
+    keys: Dict[str, Ed25519PublicKey] = {}
+    if not directory.is_dir():
+        return keys
+    for path in sorted(directory.glob("*.pub")):
+        try:
+            raw = base64.b64decode(path.read_text(encoding="ascii").strip(), validate=True)
+            keys[key_id_of(raw)] = Ed25519PublicKey.from_public_bytes(raw)
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring pinned key file %s: %s", path, exc)
+    return keys
+
+
+def verify_document(raw: bytes, keys: Dict[str, Ed25519PublicKey]) -> Manifest:
+    """The manifest, if one signature by a pinned key verifies; otherwise ManifestRejected."""
+    try:
+        body, signatures = split_document(raw)
+    except MalformedMessage as exc:
+        raise ManifestRejected("manifest_invalid", str(exc)) from exc
+    payload = canonical_bytes(body)
+    known = [s for s in signatures if s.key_id in keys]
+    if not known:
+        ids = ", ".join(s.key_id for s in signatures)
+        raise ManifestRejected("unknown_signer", f"signed by {ids}; none is pinned in trusted-keys/")
+    for sig in known:
+        try:
+            keys[sig.key_id].verify(base64.b64decode(sig.sig), payload)
+        except (InvalidSignature, ValueError):
+            continue
+        try:
+            return parse_manifest(body)
+        except MalformedMessage as exc:
+            raise ManifestRejected("manifest_invalid", str(exc)) from exc
+    raise ManifestRejected("bad_signature", "no signature verifies: the manifest was altered or mis-signed")

@@ -1,0 +1,1 @@
+"""Campaigns: payload-agnostic fleet rollouts in waves, night windows, thresholds, retries and planning."""
