@@ -1,0 +1,1 @@
+"""Versioned router config: templates, inherited variables, drafts, backups, applied versions, drift."""

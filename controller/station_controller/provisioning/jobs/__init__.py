@@ -1,0 +1,1 @@
+"""Provisioning jobs: one named action run per device in a worker pool, with per-device results."""
