@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   mosquitto mosquitto-clients victoria-metrics postgresql chromium fonts-noto-cjk
-  nftables iproute2 rsync openssh-server python3-venv
+  nftables iproute2 rsync openssh-server python3-venv wrk
 )
 DEV_TOOLS=(ruff mypy pytest pytest-timeout playwright types-psutil httpx2 pyyaml)
 VENV=.venv

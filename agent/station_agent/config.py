@@ -86,6 +86,18 @@ class CommandSettings:
 
 
 @dataclass(frozen=True)
+class GatewaySettings:
+    """Router role only: local settings of the portal gateway (the portal itself is desired config)."""
+
+    check_interval_s: float = 5.0  # read nft counters, enforce expiry / quota / idle
+    accounting_interval_s: float = 60.0  # portal.accounting events while sessions exist
+    ifb_device: str = "sfifb0"  # created for upload shaping (LAN ingress)
+    default_kbit: int = 1_000_000  # rate of the root class for unclassified traffic
+    dnsmasq_snippet: str = ""  # e.g. /etc/dnsmasq.d/station-portal.conf for DHCP option 114; "" = off
+    tool_timeout_s: float = 15.0  # per nft / tc / ip invocation
+
+
+@dataclass(frozen=True)
 class AgentConfig:
     device: DeviceSettings = field(default_factory=DeviceSettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
@@ -93,6 +105,7 @@ class AgentConfig:
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     commands: CommandSettings = field(default_factory=CommandSettings)
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
     state_dir: Path = Path("/var/lib/station-agent")
 
 
@@ -103,6 +116,7 @@ SECTIONS: Dict[str, Type[Any]] = {
     "telemetry": TelemetrySettings,
     "outbox": OutboxSettings,
     "commands": CommandSettings,
+    "gateway": GatewaySettings,
 }
 T = TypeVar("T")
 Raw = Dict[str, Dict[str, Tuple[Any, str]]]  # section -> key -> (value, where it came from)
@@ -245,6 +259,18 @@ def validate(cfg: AgentConfig) -> None:
         "commands.max_timeout_s must be >= commands.default_timeout_s",
     )
     _check(bool(cfg.commands.reboot_command), "commands.reboot_command must not be empty")
+    _validate_gateway(cfg.gateway)
+
+
+def _validate_gateway(gw: GatewaySettings) -> None:
+    _check(gw.check_interval_s >= 0.2, "gateway.check_interval_s must be >= 0.2")
+    _check(gw.accounting_interval_s >= 1.0, "gateway.accounting_interval_s must be >= 1")
+    _check(gw.default_kbit >= 1, "gateway.default_kbit must be >= 1")
+    _check(gw.tool_timeout_s > 0, "gateway.tool_timeout_s must be > 0")
+    _check(
+        1 <= len(gw.ifb_device) <= 15 and gw.ifb_device.replace("-", "").replace("_", "").isalnum(),
+        f"gateway.ifb_device must be an interface name ([A-Za-z0-9_-], <= 15), got {gw.ifb_device!r}",
+    )
 
 
 def _validate_identity(cfg: AgentConfig) -> None:

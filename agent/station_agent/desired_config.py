@@ -5,10 +5,13 @@ Known keys (flat ``"telemetry.interval_s"`` or nested ``{"telemetry": {"interval
     telemetry.interval_s        number, 1..86400      takes effect at once
     commands.default_timeout_s  number, 1..3600       for commands that send no timeout_s
     log_level                   DEBUG|INFO|WARNING|ERROR
+    portal                      object (docs/portal.md), role router only; absent = portal off
 
 A version above the applied one is validated as a whole: any unknown key or bad value rejects it
 (nothing is applied) and the report carries the reason. Versions at or below the applied one are
 ignored and the applied version is reported again, so the controller always learns where we are.
+A changed ``portal`` object is applied to the gateway before anything is stored; if that fails the
+gateway keeps its previous setup and the version is rejected with the reason.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from station_protocol import (
     topic,
 )
 
-from .errors import PermanentError
+from .errors import AgentError, PermanentError
+from .gateway.validate import PortalConfig, parse_config
 from .outbox import Outbox
 from .state import StateStore
 from .tunables import Tunables
@@ -35,6 +39,8 @@ from .tunables import Tunables
 log = logging.getLogger(__name__)
 
 APPLIED_KEY = "applied_config"
+PORTAL_KEY = "portal"
+PortalApplier = Callable[[Optional[PortalConfig]], None]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -53,10 +59,15 @@ def _log_level(value: Any) -> Any:
     return value.upper()
 
 
+def _portal(value: Any) -> Any:
+    return parse_config(value).to_dict()  # InvalidPortalArgs is a PermanentError naming the field
+
+
 VALIDATORS: Dict[str, Callable[[Any], Any]] = {
     "telemetry.interval_s": _number(1, 86400),
     "commands.default_timeout_s": _number(1, 3600),
     "log_level": _log_level,
+    PORTAL_KEY: _portal,
 }
 
 
@@ -93,8 +104,17 @@ def validate(config: Mapping[str, Any]) -> Dict[str, Any]:
 class DesiredConfig:
     """Applies desired config to the running agent; the applied version and values live in state.db."""
 
-    def __init__(self, *, device_id: str, store: StateStore, outbox: Outbox, tunables: Tunables) -> None:
+    def __init__(
+        self,
+        *,
+        device_id: str,
+        store: StateStore,
+        outbox: Outbox,
+        tunables: Tunables,
+        portal: Optional[PortalApplier] = None,
+    ) -> None:
         self._device_id = device_id
+        self._portal = portal
         self._store = store
         self._outbox = outbox
         self._tunables = tunables
@@ -108,8 +128,13 @@ class DesiredConfig:
     def restore(self) -> None:
         """Re-apply the last applied config after a restart (before the broker resends it)."""
         saved = self._store.get_json(APPLIED_KEY)
-        if isinstance(saved, dict):
-            self._apply(dict(saved.get("config", {})))
+        config = dict(saved.get("config", {})) if isinstance(saved, dict) else {}
+        self._apply(config)
+        if self._portal is not None:
+            try:
+                self._portal(_portal_config(config))
+            except AgentError as exc:  # keep the agent up: the enforcer retries, the controller can re-push
+                log.error("%s: portal could not be restored: %s", self._device_id, exc)
 
     def handle(self, topic_name: str, payload: bytes) -> Optional[ConfigReported]:
         """Process one config/desired message; returns the report queued (None for an unusable payload)."""
@@ -132,12 +157,27 @@ class DesiredConfig:
         except PermanentError as exc:
             log.warning("%s: desired config v%d rejected: %s", self._device_id, desired.version, exc)
             return self._report(ConfigReported(version=desired.version, status="rejected", error=str(exc)))
+        try:
+            self._apply_portal(checked)
+        except AgentError as exc:
+            log.warning("%s: desired config v%d not applied: %s", self._device_id, desired.version, exc)
+            return self._report(ConfigReported(version=desired.version, status="rejected", error=str(exc)))
         with self._store.transaction():
             self._store.put_json(APPLIED_KEY, {"version": desired.version, "config": checked})
             report = self._report(ConfigReported(version=desired.version, status="applied"))
         self._apply(checked)
         log.info("%s: desired config v%d applied", self._device_id, desired.version)
         return report
+
+    def _apply_portal(self, checked: Mapping[str, Any]) -> None:
+        if self._portal is None:
+            if PORTAL_KEY in checked:
+                raise PermanentError("portal: this agent is not a router (device.role must be 'router')")
+            return
+        saved = self._store.get_json(APPLIED_KEY)
+        before = saved.get("config", {}).get(PORTAL_KEY) if isinstance(saved, dict) else None
+        if checked.get(PORTAL_KEY) != before:
+            self._portal(_portal_config(checked))
 
     def _apply(self, checked: Mapping[str, Any]) -> None:
         interval, timeout = self._defaults
@@ -154,3 +194,8 @@ class DesiredConfig:
             "config_reported", topic(self._device_id, Channel.CONFIG_REPORTED), payload, retain=True
         )
         return report
+
+
+def _portal_config(checked: Mapping[str, Any]) -> Optional[PortalConfig]:
+    value = checked.get(PORTAL_KEY)
+    return parse_config(dict(value)) if isinstance(value, dict) else None

@@ -1,7 +1,8 @@
 """Runs commands in arrival order on the command worker and queues one ``Result`` per command id.
 
 Statuses: ok; expired (``expires_at`` passed); already_applied (the id was answered before, output is
-``{"previous": <stored result body>}``); rejected (unknown command name); failed (the handler raised);
+``{"previous": <stored result body>}``); rejected (unknown command name, or the handler raised
+``CommandRejected`` for bad arguments); failed (the handler raised anything else);
 timeout (the handler ran past ``timeout_s``, capped by ``commands.max_timeout_s``). A payload that does
 not decode is logged and reported as an ``Event`` named ``bad_command``.
 """
@@ -29,7 +30,7 @@ from station_protocol import (
 from station_protocol.messages import body_to_dict
 
 from .commands.base import CommandContext, Handler
-from .errors import AlreadyApplied
+from .errors import AlreadyApplied, CommandRejected
 from .outbox import Outbox
 from .state import StateStore
 from .tunables import Tunables
@@ -108,6 +109,8 @@ class Dispatcher:
         def target() -> None:
             try:
                 box["output"] = handler(ctx)
+            except CommandRejected as exc:  # bad arguments: the sender must fix them, not retry
+                box["rejected"] = str(exc)
             except Exception as exc:  # the handler's failure becomes the result, not an agent crash
                 box["error"] = f"{type(exc).__name__}: {exc}"
 
@@ -128,6 +131,11 @@ class Dispatcher:
             return Result(
                 command_id=ctx.command_id, status="timeout", error=f"no result within {timeout_s:g}s"
             )
+        if "rejected" in box:
+            log.warning(
+                "%s: command %s (%s) rejected: %s", self._device_id, ctx.command_id, ctx.name, box["rejected"]
+            )
+            return Result(command_id=ctx.command_id, status="rejected", error=str(box["rejected"]))
         if "error" in box:
             log.warning(
                 "%s: command %s (%s) failed: %s", self._device_id, ctx.command_id, ctx.name, box["error"]

@@ -3,6 +3,7 @@
 AgentError
  ├── RetryableError    transient (network, broker, controller 5xx): try again later with backoff
  ├── PermanentError    will not succeed by retrying (bad input, 4xx, unsupported): report and move on
+ │    └── CommandRejected  a command's arguments are invalid: answered ``rejected``, fix the sender
  ├── AlreadyApplied    a command id was applied before: answer with the stored result
  ├── ConfigError       the agent configuration is invalid: fix the file / env var named in the message
  └── EnrollmentError   enrollment failed permanently (token rejected): issue a new token and restart
@@ -23,6 +24,10 @@ class RetryableError(AgentError):
 
 class PermanentError(AgentError):
     """Retrying will not help."""
+
+
+class CommandRejected(PermanentError):
+    """A handler refuses the command's arguments; the dispatcher answers ``rejected`` with the message."""
 
 
 class AlreadyApplied(AgentError):

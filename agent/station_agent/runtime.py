@@ -11,11 +11,16 @@ from typing import Callable, List, Optional
 from station_protocol import Birth, Channel, TopicError, parse_topic
 
 from . import AGENT_VERSION
-from .commands import Diagnostics, DiagnosticsTargets, Reboot, build_registry
+from .commands import ContentCommands, Diagnostics, DiagnosticsTargets, PortalCommands, Reboot, build_registry
 from .config import AgentConfig
+from .content.build import build_content_engine
+from .content.engine import SyncEngine
 from .desired_config import DesiredConfig
 from .dispatcher import Dispatcher
 from .enrollment import Identity, resolve_identity
+from .gateway.build import build_enforcer, build_gateway
+from .gateway.enforcer import EnforcerLoop
+from .gateway.gateway import Gateway
 from .mqtt import Link, LinkOptions, MqttLink
 from .outbox import Outbox, OutboxSender
 from .process import ProcessRunner, SubprocessRunner
@@ -65,10 +70,24 @@ class Agent:
         self.tunables = Tunables(
             telemetry_interval_s=cfg.telemetry.interval_s, command_timeout_s=cfg.commands.default_timeout_s
         )
+        self.gateway: Optional[Gateway] = None
+        self.enforcer: Optional[EnforcerLoop] = None
+        if identity.role == "router":
+            self.gateway = build_gateway(cfg.gateway, device_id=dev, store=self.store, outbox=self.outbox)
+            self.enforcer = build_enforcer(cfg.gateway, self.gateway)
+        self.content: Optional[SyncEngine] = None
+        if identity.role == "stb":
+            self.content = build_content_engine(
+                cfg.state_dir, store=self.store, outbox=self.outbox, device_id=dev
+            )
         self.desired = DesiredConfig(
-            device_id=dev, store=self.store, outbox=self.outbox, tunables=self.tunables
+            device_id=dev,
+            store=self.store,
+            outbox=self.outbox,
+            tunables=self.tunables,
+            portal=self.gateway.apply_config if self.gateway is not None else None,
         )
-        self.desired.restore()
+        self.desired.restore()  # a router rebuilds its portal table, classes and splash server here
         self._metrics = metrics
         self._hardware = metrics.hardware()
         self._boot_id = read_boot_id()
@@ -88,6 +107,8 @@ class Agent:
                 ),
                 queue_depth=self.outbox.depth,
             ),
+            portal=PortalCommands(self.gateway) if self.gateway is not None else None,
+            content=ContentCommands(self.content) if self.content is not None else None,
         )
         self.capabilities = tuple(sorted(handlers)) + ("config", "telemetry")
         self.dispatcher = Dispatcher(
@@ -177,6 +198,14 @@ class Agent:
             threading.Thread(target=self._work_commands, args=(stop,), name="command-worker", daemon=True),
             threading.Thread(target=sender.run, name="outbox-sender", daemon=True),
         ]
+        if self.enforcer is not None:
+            threads.append(
+                threading.Thread(target=self.enforcer.run, args=(stop,), name="portal", daemon=True)
+            )
+        if self.content is not None:
+            threads.append(
+                threading.Thread(target=self.content.run, args=(stop,), name="content-sync", daemon=True)
+            )
         log.info(
             "%s: agent %s starting (role %s)", self.identity.device_id, AGENT_VERSION, self.identity.role
         )
@@ -189,6 +218,8 @@ class Agent:
         for thread in threads:
             thread.join(timeout=10.0)
         self.link.stop()
+        if self.gateway is not None:
+            self.gateway.close()  # the nft table and tc classes stay: clients remain online meanwhile
         self.store.close()
         log.info("%s: stopped", self.identity.device_id)
 

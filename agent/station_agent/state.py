@@ -1,12 +1,13 @@
 """The agent's one durable file, ``state_dir/state.db`` (SQLite WAL): counters, key/values, applied commands.
 
-Schema (``PRAGMA user_version`` = 1):
+Schema (``PRAGMA user_version`` = 2; ``MIGRATIONS`` upgrade older files step by step on open):
 
     outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, topic TEXT, payload BLOB, size INTEGER,
            retain INTEGER, created_ms INTEGER)               -- see outbox.py
     counters(name TEXT PRIMARY KEY, value INTEGER)          -- telemetry_seq, mqtt_session, outbox_dropped...
     kv(key TEXT PRIMARY KEY, value TEXT)                    -- JSON values, e.g. applied_config
     applied_commands(command_id TEXT PRIMARY KEY, status TEXT, result TEXT, applied_ms INTEGER)
+    portal_sessions(session_id TEXT PRIMARY KEY, mac, ip, ...)  -- v2, see gateway/sessions.py
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Dict, Iterator, Optional
 
 from station_protocol import now_ms
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,6 +43,38 @@ CREATE TABLE IF NOT EXISTS applied_commands (
 );
 CREATE INDEX IF NOT EXISTS applied_by_time ON applied_commands(applied_ms);
 """
+# user_version N → N+1: additive steps only, so an older agent's file opens unchanged.
+MIGRATIONS: Dict[int, str] = {
+    1: """
+CREATE TABLE IF NOT EXISTS portal_sessions (
+    session_id TEXT PRIMARY KEY,
+    mac TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    idle_timeout_s INTEGER NOT NULL,
+    up_kbps INTEGER NOT NULL,
+    down_kbps INTEGER NOT NULL,
+    quota_bytes INTEGER NOT NULL,
+    class_id INTEGER NOT NULL UNIQUE,
+    base_up INTEGER NOT NULL DEFAULT 0,
+    base_down INTEGER NOT NULL DEFAULT 0,
+    live_up INTEGER NOT NULL DEFAULT 0,
+    live_down INTEGER NOT NULL DEFAULT 0,
+    started_ms INTEGER NOT NULL,
+    last_activity_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS portal_sessions_by_ip ON portal_sessions(ip);
+CREATE UNIQUE INDEX IF NOT EXISTS portal_sessions_by_mac ON portal_sessions(mac);
+""",
+}
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Apply every migration step above the file's ``user_version``, each in its own transaction."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0]) or 1  # 0: a file created just now
+    while version < SCHEMA_VERSION:
+        conn.executescript(f"BEGIN IMMEDIATE;{MIGRATIONS[version]}PRAGMA user_version={version + 1};COMMIT;")
+        version += 1
 
 
 class StateStore:
@@ -62,7 +95,7 @@ class StateStore:
         # FULL: a committed row survives power loss, not only kill -9; one fsync per message is cheap here.
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(_SCHEMA)
-        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        _migrate(conn)
         return cls(conn, path)
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""``station-controller``: serve, migrate, create-admin, demo-station."""
+"""``station-controller``: serve, migrate, create-admin, demo-station, portal-purge."""
 
 from __future__ import annotations
 
@@ -167,6 +167,15 @@ def _demo_station(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _portal_purge(settings: Settings, _args: argparse.Namespace) -> int:
+    from .portal.records import purge
+
+    with _session(settings) as session:
+        counts = purge(session, settings=settings)
+    _say(f"portal records older than {settings.portal_retention_days} days purged: {counts}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="station-controller", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", type=Path, required=True, help="agent config file to write")
     demo.set_defaults(run=_demo_station)
+    sub.add_parser(
+        "portal-purge", help="delete portal login records past STATION_PORTAL_RETENTION_DAYS (run daily)"
+    ).set_defaults(run=_portal_purge)
     return parser
 
 

@@ -16,13 +16,26 @@ from . import __version__
 from .api.health import router as health_router
 from .api.ratelimit import FailureLimiter
 from .api.router import build_api_router
+from .campaigns.payloads import build_payloads
+from .campaigns.runtime import build_scheduler
 from .commands.service import CommandPublisher
 from .commands.waiters import ResultWaiters
+from .console.campaign_routes import router as console_campaigns_router
+from .console.config_routes import router as console_configs_router
+from .console.content_routes import router as console_content_router
+from .console.jobs_routes import router as console_jobs_router
+from .console.portal_routes import router as console_portal_router
 from .console.routes import root_router as console_root_router
 from .console.routes import router as console_router
+from .content.routes import public_router as content_public_router
 from .db import make_engine, make_session_factory
 from .errors import ControllerError, RateLimited
 from .observability.routes import router as metrics_router
+from .portal.pages.routes import router as portal_pages_router
+from .portal.sms import build_sender
+from .portal.wifidog.routes import router as wifidog_router
+from .portal.wifidog.runtime import WifidogRuntime
+from .provisioning.artifacts import router as provisioning_artifacts_router
 from .settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -60,9 +73,16 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if ingest is not None:
             await run_in_threadpool(ingest.start)
+        scheduler = _app.state.campaign_scheduler
+        if scheduler is not None:
+            scheduler.start()
+        await run_in_threadpool(_app.state.wifidog.start)
         try:
             yield
         finally:
+            await run_in_threadpool(_app.state.wifidog.stop)
+            if scheduler is not None:
+                await run_in_threadpool(scheduler.stop)
             if ingest is not None:
                 await run_in_threadpool(ingest.stop)
             engine.dispose()
@@ -76,12 +96,28 @@ def create_app(
     app.state.waiters = ingest.waiters if ingest is not None else ResultWaiters()
     app.state.login_limiter = FailureLimiter(limit=settings.login_attempts_per_minute)
     app.state.enroll_limiter = FailureLimiter(limit=settings.login_attempts_per_minute)
+    app.state.portal_sms = build_sender(settings)
+    app.state.portal_voucher_limiter = FailureLimiter(limit=settings.portal_voucher_failures_per_minute)
+    app.state.wifidog = WifidogRuntime(app.state.session_factory)  # counters cache, flushed each second
+    app.state.campaign_payloads = build_payloads(settings)
+    app.state.campaign_scheduler = build_scheduler(
+        settings, app.state.session_factory, app.state.campaign_payloads, app.state.publisher
+    )
     app.add_exception_handler(ControllerError, _controller_error)
+    app.include_router(wifidog_router)  # first: gateways' counters checks are the hottest route
     app.include_router(health_router)
     app.include_router(build_api_router())
     app.include_router(metrics_router)
+    app.include_router(console_configs_router)
+    app.include_router(console_campaigns_router)
+    app.include_router(console_portal_router)
+    app.include_router(console_jobs_router)
+    app.include_router(console_content_router)
     app.include_router(console_router)
     app.include_router(console_root_router)
+    app.include_router(portal_pages_router)
+    app.include_router(content_public_router)
+    app.include_router(provisioning_artifacts_router)
     return app
 
 

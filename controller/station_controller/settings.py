@@ -63,6 +63,64 @@ class Settings(BaseSettings):
     staff_session_ttl_s: float = 12 * 3600.0
     login_attempts_per_minute: int = 10
 
+    # Captive portal (portal/). Defaults apply where no portal policy sets a value.
+    portal_url: str = ""  # what routers redirect phones to; empty → {public_url}/portal/
+    portal_walled_garden: list[str] = []  # the portal host's addresses (CIDR), pushed to every router
+    portal_splash_max_age_s: float = 600.0  # a splash redirect older than this is refused
+    portal_login_ttl_s: float = 600.0  # a pending login (token) is valid this long, once
+    portal_roaming_region_depth: int = 3  # sessions roam between stations sharing this many path parts
+    portal_session_s: int = 8 * 3600
+    portal_idle_timeout_s: int = 900
+    portal_up_kbps: int = 2048
+    portal_down_kbps: int = 8192
+    portal_daily_quota_bytes: int = 0  # 0 = no daily quota
+    portal_devices_per_phone: int = 3
+    portal_terms_version: str = "2024-01"
+    portal_retention_days: int = 60  # login records kept for compliance, then purged
+    portal_sms_provider: str = "log"  # log → {data_dir}/sms-outbox.jsonl; http → portal_sms_http_url
+    portal_sms_http_url: str = ""  # template with {phone} and {code} (URL-encoded on substitution)
+    portal_sms_http_secret: SecretStr = SecretStr("")
+    portal_sms_http_timeout_s: float = 5.0
+    portal_sms_code_ttl_s: float = 300.0
+    portal_sms_max_attempts: int = 3
+    portal_sms_cooldown_s: float = 60.0
+    portal_sms_per_phone_per_day: int = 5
+    portal_sms_per_ip_per_day: int = 200  # request source (a station's NAT address) per day
+    portal_sms_per_mac_per_day: int = 5
+    portal_sms_per_station_per_day: int = 300
+    portal_voucher_failures_per_minute: int = 10  # wrong voucher codes per client before a pause
+
+    # --- Content bundles (issue 4; docs/content.md) ---
+    content_dir: Path | None = None  # empty → {data_dir}/content (store/ served at /content/, keys/)
+    content_key_passphrase: SecretStr = SecretStr("")  # encrypts signing keys at rest when set
+    content_origin_rate_kbit: int = 0  # initial cap on all /content/ bytes served; 0 = unlimited
+    content_keep_versions: int = 3  # versions kept per bundle; older ones are retired
+    content_gc_grace_s: float = 86400.0  # unreferenced chunks younger than this survive GC (uploads)
+
+    # Provisioning jobs, Ansible bootstrap, secrets (provisioning/, docs/provisioning.md).
+    provisioning_workers: int = 8  # device runs at once in this controller process (all jobs)
+    provisioning_concurrency: int = 8  # a job's default limit of devices run at once
+    provisioning_max_concurrency: int = 64
+    provisioning_idle_poll_s: float = 1.0  # the runner looks for queued devices this often when idle
+    provisioning_secrets_key: SecretStr = SecretStr("")  # Fernet key; empty → derived from secret_key
+    provisioning_secrets_old_keys: list[SecretStr] = []  # still decrypt (key rotation)
+    provisioning_playbook_dir: Path | None = None  # None → the project's playbooks/
+    provisioning_artifacts_dir: Path | None = None  # None → {data_dir}/artifacts (agent bundle)
+    provisioning_ansible_timeout_s: float = 900.0  # one playbook run on one device
+    provisioning_enroll_wait_s: float = 120.0  # bootstrap: wait this long for enrollment + telemetry
+
+    # --- Legacy routers over SSH, versioned configs (provisioning/legacy, provisioning/configs) ---
+    legacy_ssh_connect_timeout_s: float = 10.0  # TCP connect + SSH handshake + authentication
+    legacy_ssh_read_timeout_s: float = 30.0  # one command's answer (a save on a slow router takes a while)
+    config_backups_keep: int = 50  # backups kept per router; older ones are deleted (import baselines stay)
+
+    # --- Campaigns: rollout scheduler (issue 4; campaigns/) ---
+    campaign_scheduler_enabled: bool = True  # run the scheduler loop in this process (needs ingest)
+    campaign_step_s: float = 5.0  # one scheduler step (starts, retries, thresholds) this often
+    campaign_membership_interval_s: float = 60.0  # look for newly enrolled target devices this often
+    campaign_starts_per_step: int = 200  # device starts (or cancels) per campaign per step
+    campaign_broker_retry_s: float = 60.0  # a start that could not be published is retried after this
+
     @field_validator("secret_key", "mqtt_password")
     @classmethod
     def _no_placeholder(cls, value: SecretStr) -> SecretStr:
@@ -85,6 +143,8 @@ class Settings(BaseSettings):
         self.broker_pid_file = self.broker_pid_file or broker_dir / "mosquitto.pid"
         self.device_mqtt_host = self.device_mqtt_host or self.mqtt_host
         self.device_mqtt_port = self.device_mqtt_port or self.mqtt_port
+        if not self.portal_url:
+            self.portal_url = self.public_url.rstrip("/") + "/portal/"
         return self
 
 

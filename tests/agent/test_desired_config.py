@@ -62,7 +62,8 @@ def test_same_or_older_version_is_ignored_and_the_applied_one_reported(
     [
         ({"telemetry": {"interval_s": 0}}, "telemetry.interval_s: must be a number between 1 and 86400"),
         ({"telemetry.interval_s": "fast"}, "telemetry.interval_s: must be a number"),
-        ({"portal": {"enabled": True}}, "unknown key 'portal.enabled'"),
+        ({"captive": {"enabled": True}}, "unknown key 'captive.enabled'"),
+        ({"portal": {"enabled": True}}, "portal: missing key(s) ['lan_interface'"),
         ({"log_level": "LOUD"}, "log_level: must be one of"),
     ],
 )

@@ -37,31 +37,31 @@ def _stored_samples(live: LiveStack) -> list[tuple[int, int]]:
 
 def test_outage_restart_and_kill9_lose_nothing_and_duplicate_nothing(live_stack: LiveStack) -> None:
     live = live_stack
-    wait_until(lambda: len(_stored_samples(live)) >= 2, timeout=90, interval=1, message="telemetry flowing")
+    wait_until(lambda: len(_stored_samples(live)) >= 2, timeout=180, interval=1, message="telemetry flowing")
 
     live.broker.stop()
     broker_down_ms = int(time.time() * 1000)
     wait_until(
-        lambda: _queued_telemetry(live) >= 2, timeout=60, interval=0.5, message="samples queued offline"
+        lambda: _queued_telemetry(live) >= 2, timeout=120, interval=0.5, message="samples queued offline"
     )
     live.kill_agent()
     queued_at_kill = _queued_telemetry(live)
     live.start_agent()
     wait_until(
         lambda: _queued_telemetry(live) >= queued_at_kill + 2,
-        timeout=60,
+        timeout=120,
         interval=0.5,
         message="the restarted agent keeps sampling while the broker is down",
     )
     broker_up_ms = int(time.time() * 1000)
     live.broker.start()
-    wait_until(lambda: _queued_telemetry(live) == 0, timeout=90, interval=0.5, message="outbox drained")
+    wait_until(lambda: _queued_telemetry(live) == 0, timeout=180, interval=0.5, message="outbox drained")
 
     with sqlite3.connect(f"file:{live.agent_state_db}?mode=ro", uri=True) as conn:
         last_seq = int(conn.execute("SELECT value FROM counters WHERE name = 'telemetry_seq'").fetchone()[0])
     samples = wait_until(
         lambda: (s := _stored_samples(live)) and s[-1][1] >= last_seq and s,
-        timeout=90,
+        timeout=180,
         interval=1,
         message=f"seq {last_seq} stored",
     )

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..db import Base
 
 ROLES = ("viewer", "operator", "admin")  # each role may do everything the ones before it may
+# Outside the ladder: an auditor may only export portal login records (and nothing a viewer can).
+SIDE_ROLES = ("auditor",)
 
 
 class StaffUser(Base):

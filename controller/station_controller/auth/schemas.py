@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Role = Literal["viewer", "operator", "admin"]
+Role = Literal["viewer", "operator", "admin", "auditor"]
 
 
 class LoginRequest(BaseModel):

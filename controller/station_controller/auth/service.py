@@ -13,7 +13,7 @@ from ..errors import AuthenticationRequired, Conflict, InvalidInput, NotFound, P
 from ..registry.clock import as_utc, utcnow
 from ..registry.tokens import hash_token, new_token
 from ..settings import Settings
-from .models import ROLES, StaffSession, StaffUser
+from .models import ROLES, SIDE_ROLES, StaffSession, StaffUser
 from .passwords import DUMMY_HASH, MIN_LENGTH, hash_password, verify_password
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,9 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 
 
 def role_allows(role: str, needed: str) -> bool:
-    """True when ``role`` is ``needed`` or above it (viewer < operator < admin)."""
+    """True when ``role`` is ``needed`` or above it (viewer < operator < admin); side roles only match."""
+    if role not in ROLES or needed not in ROLES:
+        return role == needed
     return ROLES.index(role) >= ROLES.index(needed)
 
 
@@ -37,8 +39,8 @@ def _check_password(password: str) -> None:
 
 
 def _check_role(role: str) -> None:
-    if role not in ROLES:
-        raise InvalidInput(f"role {role!r} is not one of {list(ROLES)}")
+    if role not in ROLES + SIDE_ROLES:
+        raise InvalidInput(f"role {role!r} is not one of {list(ROLES + SIDE_ROLES)}")
 
 
 def create_user(session: Session, *, username: str, password: str, role: str) -> StaffUser:

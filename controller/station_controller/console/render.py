@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..auth.models import StaffUser
 from ..auth.service import role_allows, user_for_token
-from ..errors import AuthenticationRequired, ControllerError
+from ..errors import AuthenticationRequired, ControllerError, PermissionDenied
 from ..settings import Settings
 from . import csrf
 from .i18n import LANG_COOKIE, pick_lang, translator
@@ -155,3 +156,26 @@ def error_page(
         user=user,
         status_code=exc.status,
     )
+
+
+def page_labels(request: Request, table: Mapping[str, tuple[str, str]]) -> Callable[[str], str]:
+    """A feature page's own label table, ``key → (zh-CN, English)``, in the request's language."""
+    index = 0 if lang_of(request) == "zh" else 1
+
+    def label(key: str) -> str:
+        pair = table.get(key)
+        return pair[index] if pair else key
+
+    return label
+
+
+def require_operator_form(request: Request, user: StaffUser, token: str, *, settings: Settings) -> None:
+    """Refuse a console form post from a non-operator or with a stale form token.
+
+    Raises:
+        PermissionDenied: with what to do next.
+    """
+    if not role_allows(user.role, "operator"):
+        raise PermissionDenied("this needs the operator role; ask an admin")
+    if not csrf.valid(request, token, secret=settings.secret_key.get_secret_value()):
+        raise PermissionDenied("the form expired; reload the page and try again")

@@ -6,6 +6,7 @@ import logging
 import queue
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Protocol
 
 from station_protocol import (
@@ -23,6 +24,7 @@ from station_protocol import (
 from ..observability.metrics import IngestStats
 from ..tsdb.lineproto import event_line, telemetry_lines
 from .devices import KnownDevices
+from .events import PORTAL_EVENTS, EventDispatcher, EventRoute, EventSink
 from .presence import PresenceStore
 from .results import DeviceResult, ResultSink
 
@@ -76,6 +78,8 @@ class Pipeline:
         results: ResultSink | None,
         stats: IngestStats,
         dedup_window: int,
+        portal_events: EventSink | None = None,
+        event_routes: Sequence[EventRoute] = (),
     ) -> None:
         self._inbox = inbox
         self._known = known
@@ -85,6 +89,8 @@ class Pipeline:
         self._stats = stats
         self._recent = RecentIds(dedup_window)
         self._pending_results: list[DeviceResult] = []
+        portal = [EventRoute(PORTAL_EVENTS, portal_events)] if portal_events is not None else []
+        self._events = EventDispatcher([*portal, *event_routes])
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-pipeline", daemon=True)
         stats.gauge("ingest_queue_depth", inbox.qsize)
@@ -188,9 +194,12 @@ class Pipeline:
         self._stats.inc_labeled("device_events", body.severity)
         self._points.submit([event_line(device_id, role, ts_ms, body)])
         self._presence.seen(device_id, now)
+        if self._events.wants(body.name):
+            self._events.add(device_id, body.name, body.detail)
 
     def flush_results(self) -> None:
-        """Write pending command results in one batch; on failure keep them for the next try."""
+        """Write pending command results (and feature events) in one batch each; keep them on failure."""
+        self._events.flush()
         if not self._pending_results or self._results is None:
             return
         batch, self._pending_results = self._pending_results, []

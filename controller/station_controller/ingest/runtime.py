@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..campaigns.payloads import build_payloads
 from ..commands.waiters import ResultWaiters
 from ..observability import metrics
 from ..observability.metrics import IngestStats
@@ -16,6 +17,7 @@ from ..settings import Settings
 from ..tsdb.influx import InfluxLineSink
 from ..tsdb.writer import TsdbWriter
 from .devices import KnownDevices
+from .events import EventRoute, SqlCampaignEvents, SqlPortalEvents
 from .flusher import PresenceFlusher
 from .mqtt_client import MqttIngestClient, default_client_id
 from .pipeline import Message, Pipeline
@@ -112,6 +114,7 @@ def build_ingest(
         interval_s=settings.ingest_flush_interval_s,
         housekeeping=results.expire_overdue,
     )
+    campaign_events = SqlCampaignEvents(session_factory, build_payloads(settings))
     pipeline = Pipeline(
         inbox=inbox,
         known=known,
@@ -120,6 +123,8 @@ def build_ingest(
         results=results,
         stats=stats,
         dedup_window=settings.ingest_dedup_window,
+        portal_events=SqlPortalEvents(session_factory),
+        event_routes=[EventRoute(campaign_events.names, campaign_events)],
     )
     client = MqttIngestClient(settings, inbox, stats, client_id or default_client_id())
     return IngestRuntime(

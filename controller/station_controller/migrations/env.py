@@ -6,9 +6,15 @@ from alembic import context
 from sqlalchemy import Connection
 
 from station_controller.auth import models as _auth_models  # noqa: F401  (register tables)
+from station_controller.campaigns import models as _campaign_models  # noqa: F401
 from station_controller.commands import models as _command_models  # noqa: F401
+from station_controller.content import models as _content_models  # noqa: F401
 from station_controller.db import Base, make_engine
 from station_controller.migrations import include_object_for
+from station_controller.portal import models as _portal_models  # noqa: F401
+from station_controller.provisioning import models as _provisioning_models  # noqa: F401
+from station_controller.provisioning.configs import models as _provisioning_config_models  # noqa: F401
+from station_controller.provisioning.jobs import models as _provisioning_job_models  # noqa: F401
 from station_controller.registry import models as _registry_models  # noqa: F401
 
 target_metadata = Base.metadata
