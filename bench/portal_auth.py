@@ -6,7 +6,7 @@ and duration for every target:
 - bare:     a FastAPI app with one ``GET /auth`` returning ``Auth: 1``, served by uvicorn exactly like
             `station-controller serve` (uvicorn.run, factory, default settings, one process);
 - wifidog:  the controller's ``GET /wifidog/auth/?stage=counters`` over N live wifidog sessions (a Lua
-            script rotates tokens; classic field names; every answer commits the counters);
+            script rotates tokens; classic field names; answered from memory, counters flushed in batches);
 - native:   the router agent's splash responder (station_agent.gateway.splash.SplashServer) answering
             the RFC 8908 API ``GET /captive-portal/api`` for an authenticated client: neighbour lookup,
             session lookup in state.db, JSON — the per-client check of our own gateway.
