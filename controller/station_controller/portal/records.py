@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 from collections import defaultdict
@@ -14,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ..csv_export import SafeCsvWriter
 from ..registry.clock import as_utc, utcnow
 from ..settings import Settings
 from .models import LoginRecord, PendingLogin, PortalSession, SmsCode, TermsAcceptance
@@ -150,21 +150,13 @@ def _records(session: Session, start: datetime, end: datetime, station: str | No
     )
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell; a leading = + - @ is prefixed so spreadsheets do not run it as a formula."""
-    if isinstance(value, datetime):
-        return as_utc(value).isoformat()
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def export_csv(session: Session, *, start: datetime, end: datetime, station: str | None) -> Iterator[str]:
     """Login records in [start, end) as CSV text chunks (header first), times in UTC ISO 8601."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeCsvWriter(buffer)
     writer.writerow(CSV_COLUMNS)
     for record in _records(session, start, end, station):
-        writer.writerow([_cell(getattr(record, column)) for column in CSV_COLUMNS])
+        writer.writerow([getattr(record, column) for column in CSV_COLUMNS])
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)

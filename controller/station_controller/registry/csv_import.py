@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..csv_export import to_csv
 from ..errors import ControllerError, InvalidInput
 from ..settings import Settings
 from .models import Device, Region, Station, Tag
@@ -207,11 +208,8 @@ def _create(session: Session, *, settings: Settings, rows: list[Row]) -> ImportR
 
 def tokens_csv(result: ImportResult) -> str:
     """The one-time tokens as CSV for download (``line,station_code,device_id,serial,token,expires_at``)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["line", "station_code", "device_id", "serial", "token", "token_expires_at"])
-    for d in result.devices:
-        writer.writerow(
-            [d.line, d.station_code, d.device_id, d.serial, d.token, d.token_expires_at.isoformat()]
-        )
-    return out.getvalue()
+    header = ["line", "station_code", "device_id", "serial", "token", "token_expires_at"]
+    rows = [
+        [d.line, d.station_code, d.device_id, d.serial, d.token, d.token_expires_at] for d in result.devices
+    ]
+    return to_csv(header, rows)  # cells neutralised against spreadsheet formulas

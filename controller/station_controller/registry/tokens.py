@@ -11,8 +11,10 @@ DUMMY_HASH = hashlib.sha256(b"station-fleet-dummy").hexdigest()
 
 
 def new_token() -> str:
-    """256 random bits, URL-safe."""
-    return secrets.token_urlsafe(32)
+    """256 random bits, URL-safe; never starts with ``-``, which the token CSV would have to quote."""
+    while (token := secrets.token_urlsafe(32)).startswith("-"):
+        pass  # 1 in 64 draws; costs 0.02 bits
+    return token
 
 
 def hash_token(token: str) -> str:

@@ -155,10 +155,20 @@ def test_csv_export_is_for_auditors_and_admins(portal: Portal) -> None:
 
 
 def test_csv_cells_cannot_become_spreadsheet_formulas() -> None:
-    from station_controller.portal.records import _cell
+    from station_controller.csv_export import neutralise as _cell
 
     assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
     assert _cell("13800138000") == "13800138000"
+
+
+def test_login_records_csv_neutralises_a_hostile_cell(portal: Portal) -> None:
+    """The client IP comes from the router (and from the phone's query on WiFiDog): never a formula."""
+    hostile = '=HYPERLINK("http://evil.example/","x")'
+    assert portal.sms_login(ip=hostile).status_code == 200
+    reply = portal.client.get("/api/v1/portal/login-records.csv", headers=portal.admin)
+    [row] = list(csv.DictReader(io.StringIO(reply.text)))
+    assert row["ip"] == "'" + hostile
+    assert row["started_at"].endswith("+00:00")
 
 
 def test_login_statistics_per_station_and_day(portal: Portal) -> None:
