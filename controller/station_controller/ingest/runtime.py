@@ -19,7 +19,7 @@ from ..tsdb.writer import TsdbWriter
 from .devices import KnownDevices
 from .events import EventRoute, SqlCampaignEvents, SqlPortalEvents
 from .flusher import PresenceFlusher
-from .mqtt_client import MqttIngestClient, default_client_id
+from .mqtt_client import MqttIngestClient
 from .pipeline import Message, Pipeline
 from .presence import PresenceStore
 from .registry_io import SqlRegistry
@@ -81,8 +81,8 @@ def build_ingest(
     """Build (not start) the ingest for one controller process.
 
     ``waiters`` (default: a new one, exposed as ``runtime.waiters``) is woken per recorded result;
-    ``client_id`` defaults to
-    ``controller-<hostname>`` (give each ingest worker on one host its own, stable id).
+    ``client_id`` defaults to the broker username: the broker binds the two
+    (``use_username_as_clientid``), so each controller process has its own account (cli.worker_settings).
     """
     stats = IngestStats()
     waiters = waiters if waiters is not None else ResultWaiters()
@@ -126,7 +126,7 @@ def build_ingest(
         portal_events=SqlPortalEvents(session_factory),
         event_routes=[EventRoute(campaign_events.names, campaign_events)],
     )
-    client = MqttIngestClient(settings, inbox, stats, client_id or default_client_id())
+    client = MqttIngestClient(settings, inbox, stats, client_id or settings.mqtt_username)
     return IngestRuntime(
         stats=stats,
         publisher=client,
