@@ -15,7 +15,7 @@ COUNTERS = {
     "messages_duplicate": "Messages dropped because their envelope id was seen recently",
     "messages_ignored": "Downlink messages (cmd, config/desired) seen on the uplink subscription",
     "points_written": "Points written to the TSDB",
-    "points_dropped": "Points dropped: TSDB retry buffer overflow, rejected batch or shutdown timeout",
+    "points_dropped": "Points dropped unwritten: TSDB retry buffer overflow or shutdown timeout",
     "write_errors": "Failed TSDB write attempts",
     "results_recorded": "Command results written to the registry",
     "results_failed": "Command results the registry write failed for (retried)",
@@ -26,6 +26,7 @@ COUNTERS = {
 LABELED = {
     "messages_rejected": ("reason", "Messages rejected, by reason"),
     "device_events": ("severity", "Device events received, by severity"),
+    "points_rejected": ("reason", "Points refused as poison and not written (see tsdb/screen.py), by reason"),
 }
 REJECT_REASONS = (
     "too_large",

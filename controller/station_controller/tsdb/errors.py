@@ -3,7 +3,8 @@
 TsdbError
  ├── TsdbUnavailable   connection refused, timeout, 5xx or auth failure (retryable: the writer keeps
  │                     the points and backs off; check tsdb_url / tsdb_token if it persists)
- ├── TsdbRejected      the server refused a batch as invalid (permanent: the batch is dropped and counted)
+ ├── TsdbRejected      the server (or the encoder) refused a batch as invalid (permanent: the writer splits
+ │                     the batch to isolate the bad points, writes the rest, counts the bad ones by reason)
  └── QueryError        a query was answered with an error (fix the query; permanent)
 """
 
@@ -19,7 +20,14 @@ class TsdbUnavailable(TsdbError):
 
 
 class TsdbRejected(TsdbError):
-    """The TSDB refused the data itself; retrying the same batch cannot succeed."""
+    """The TSDB refused the data itself; retrying the same batch cannot succeed.
+
+    ``reason`` labels ``points_rejected{reason}`` when one point is isolated as the cause.
+    """
+
+    def __init__(self, message: str, *, reason: str = "tsdb_refused") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class QueryError(TsdbError):

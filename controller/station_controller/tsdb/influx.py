@@ -45,15 +45,21 @@ class InfluxLineSink:
         """Write one batch.
 
         Raises:
-            TsdbRejected: the server refused the batch as invalid.
+            TsdbRejected: the batch cannot be encoded, or the server refused it as invalid.
             TsdbUnavailable: anything else (connection, timeout, 5xx, auth).
         """
         try:
-            self._api.write(bucket=self._bucket, org=self._org, record="\n".join(lines), write_precision=_MS)
+            # Encoded here, not inside the client: a lone surrogate is a bad point, not a TSDB outage.
+            body = "\n".join(lines).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise TsdbRejected(f"a point is not valid UTF-8: {exc}", reason="encoding") from None
+        try:
+            self._api.write(bucket=self._bucket, org=self._org, record=body, write_precision=_MS)
         except ApiException as exc:
             if exc.status in _PERMANENT_STATUSES:
                 raise TsdbRejected(
-                    f"TSDB {self._url} refused a batch: {exc.status} {exc.body!r:.300}"
+                    f"TSDB {self._url} refused a batch: {exc.status} {exc.body!r:.300}",
+                    reason="too_large" if exc.status == 413 else "tsdb_refused",
                 ) from None
             raise TsdbUnavailable(
                 f"TSDB {self._url} answered {exc.status}; check tsdb_url/tsdb_token"

@@ -103,19 +103,25 @@ def test_overflow_drops_oldest_and_counts_them(stats: IngestStats, started: list
     assert stats.value("points_written") == 50
 
 
-def test_rejected_batch_is_dropped_not_retried(stats: IngestStats, started: list[TsdbWriter]) -> None:
+def test_rejected_batch_is_isolated_and_counted_not_retried(
+    stats: IngestStats, started: list[TsdbWriter]
+) -> None:
     sink = FlakySink()
     sink.reject = True
     writer = _writer(sink, stats, batch=5)
     started.append(writer)
     writer.start()
     writer.submit([f"p{i}" for i in range(5)])
-    wait_until(lambda: stats.value("points_dropped") == 5, message="rejected batch dropped")
-    assert sink.attempts == 1
+    wait_until(
+        lambda: stats.labeled("points_rejected", "tsdb_refused") == 5, message="rejected points counted"
+    )
+    assert sink.attempts == 9  # halves down to single points: 2n - 1 attempts, then never again
     assert writer.buffered() == 0
+    assert stats.value("points_written") == 0
     sink.reject = False
     writer.submit(["after"])
     wait_until(lambda: sink.written() == ["after"], message="later points still written")
+    assert sink.attempts == 10
 
 
 def test_stop_flushes_the_buffer(stats: IngestStats) -> None:
