@@ -15,7 +15,13 @@ from collections.abc import Iterable
 
 from station_protocol import Event, Telemetry
 
-_TAG_ESCAPES = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ ", "\n": " ", "\\": "\\\\"})
+# Line protocol escapes ",", "=" and " " (and "\\") in tag keys and values, and has no escape at all for
+# a newline or other control characters: they become an escaped space, or one device's event name would
+# end its line early and the rest become a second, malformed line. A lone surrogate (which cannot be
+# encoded as UTF-8) becomes U+FFFD, so no point built here can poison a batch.
+_TAG_ESCAPES: dict[int, str] = {ord(c): "\\" + c for c in ",= \\"}
+_TAG_ESCAPES.update({code: "\\ " for code in (*range(0x20), 0x7F)})
+_TAG_ESCAPES.update({code: "\ufffd" for code in range(0xD800, 0xE000)})
 TELEMETRY_INT_FIELDS = (
     "seq",
     "mem_used",

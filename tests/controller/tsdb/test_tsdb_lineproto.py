@@ -70,5 +70,33 @@ def test_event_line_escapes_tag_values() -> None:
     assert line == "event,device=rt-b2,role=router,name=disk\\ low\\,\\=x,severity=warning count=1i 7"
 
 
-def test_escape_tag_handles_backslash_and_newline() -> None:
-    assert escape_tag("a\\b\nc") == "a\\\\b c"
+def test_escape_tag_handles_backslash_newline_and_control_characters() -> None:
+    assert escape_tag("a\\b\nc") == "a\\\\b\\ c"
+    assert escape_tag("x\r\ty\x00\x7f") == "x\\ \\ y\\ \\ "
+
+
+def test_newline_in_an_event_name_stays_one_line_with_its_own_tags() -> None:
+    line = event_line("rt-b2", "router", 7, Event(name="boom\nevil,device=other x=1i 9", severity="error"))
+    assert "\n" not in line
+    head, fields, ts = _split_unescaped(line)
+    assert (fields, ts) == ("count=1i", "7")
+    assert head.startswith("event,device=rt-b2,role=router,name=boom\\ evil\\,device\\=other\\ x\\=1i\\ 9,")
+
+
+def test_lone_surrogate_becomes_a_replacement_character() -> None:
+    line = event_line("rt-b2", "router", 7, Event(name="bad\ud800name", severity="info"))
+    assert "name=bad\ufffdname," in line
+    line.encode("utf-8")  # no UnicodeEncodeError: the point cannot poison a batch
+
+
+def _split_unescaped(line: str) -> list[str]:
+    """Split a line on its unescaped spaces (measurement+tags, fields, timestamp)."""
+    parts, current, escaped = [], "", False
+    for char in line:
+        if char == " " and not escaped:
+            parts.append(current)
+            current = ""
+            continue
+        current += char
+        escaped = char == "\\" and not escaped
+    return [*parts, current]
