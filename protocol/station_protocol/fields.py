@@ -1,12 +1,15 @@
-"""Strict field readers used by message decoders; each error names the field path."""
+"""Strict field readers used by message decoders; each error names the field path and the bound."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Mapping, Optional
 
-from .errors import MalformedMessage
+from . import bounds as b
+from .errors import MalformedMessage, OutOfRange, TooManyItems
 
 JsonObject = Mapping[str, Any]
+_FLOAT_MAX = sys.float_info.max
 
 
 def obj(data: Any, where: str) -> JsonObject:
@@ -15,46 +18,54 @@ def obj(data: Any, where: str) -> JsonObject:
     return data
 
 
-def text(data: JsonObject, key: str, where: str, max_len: int = 256) -> str:
+def text(data: JsonObject, key: str, where: str, max_len: int = 256, *, kind: str = "line") -> str:
+    """A string of at most ``max_len`` characters of class ``kind`` (bounds: text, line, token)."""
     value = data.get(key)
     if not isinstance(value, str):
         raise MalformedMessage(f"{where}.{key}: expected a string")
-    if len(value) > max_len:
-        raise MalformedMessage(f"{where}.{key}: longer than {max_len} characters")
-    return value
+    return b.check_string(value, f"{where}.{key}", max_chars=max_len, kind=kind)
+
+
+def token(data: JsonObject, key: str, where: str, max_len: int = 64) -> str:
+    """A non-empty identifier: no whitespace, control or invisible characters."""
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise MalformedMessage(f"{where}.{key}: expected a string")
+    return b.check_string(value, f"{where}.{key}", max_chars=max_len, kind="token", min_chars=1)
 
 
 def opt_text(data: JsonObject, key: str, where: str, max_len: int = 2048) -> Optional[str]:
+    """Optional free text (``\\t``, ``\\n``, ``\\r`` allowed, other controls not)."""
     if data.get(key) is None:
         return None
-    return text(data, key, where, max_len)
+    return text(data, key, where, max_len, kind="text")
 
 
-def integer(data: JsonObject, key: str, where: str, minimum: int = 0) -> int:
+def integer(data: JsonObject, key: str, where: str, minimum: int = 0, maximum: int = b.INT64_MAX) -> int:
     value = data.get(key)
     # bool is an int subclass in Python; on the wire it is not a number.
     if not isinstance(value, int) or isinstance(value, bool):
         raise MalformedMessage(f"{where}.{key}: expected an integer")
-    if value < minimum:
-        raise MalformedMessage(f"{where}.{key}: must be >= {minimum}")
-    return value
+    return b.check_int(value, f"{where}.{key}", minimum, maximum)
 
 
-def number(data: JsonObject, key: str, where: str, minimum: float = 0.0) -> float:
+def number(
+    data: JsonObject, key: str, where: str, minimum: float = 0.0, maximum: float = _FLOAT_MAX
+) -> float:
     value = data.get(key)
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise MalformedMessage(f"{where}.{key}: expected a number")
-    if value != value or value in (float("inf"), float("-inf")):
-        raise MalformedMessage(f"{where}.{key}: must be finite")
-    if value < minimum:
-        raise MalformedMessage(f"{where}.{key}: must be >= {minimum}")
-    return float(value)
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise OutOfRange(f"{where}.{key}: outside [{minimum!r}, {maximum!r}]")
+    return b.check_float(float(value), f"{where}.{key}", minimum, maximum)
 
 
-def opt_number(data: JsonObject, key: str, where: str, minimum: float = -1e18) -> Optional[float]:
+def opt_number(
+    data: JsonObject, key: str, where: str, minimum: float = -1e18, maximum: float = _FLOAT_MAX
+) -> Optional[float]:
     if data.get(key) is None:
         return None
-    return number(data, key, where, minimum)
+    return number(data, key, where, minimum, maximum)
 
 
 def boolean(data: JsonObject, key: str, where: str) -> bool:
@@ -65,21 +76,31 @@ def boolean(data: JsonObject, key: str, where: str) -> bool:
 
 
 def choice(data: JsonObject, key: str, where: str, allowed: frozenset[str]) -> str:
-    value = text(data, key, where)
+    value = text(data, key, where, 64)
     if value not in allowed:
         raise MalformedMessage(f"{where}.{key}: {value!r} not one of {sorted(allowed)}")
     return value
 
 
-def mapping(data: JsonObject, key: str, where: str) -> dict[str, Any]:
+def mapping(data: JsonObject, key: str, where: str, limits: b.Tree = b.CONFIG) -> dict[str, Any]:
+    """A free-form object (absent means empty) within the field's depth, element and string limits."""
     value = data.get(key, {})
-    return dict(obj(value, f"{where}.{key}"))
+    result = dict(obj(value, f"{where}.{key}"))
+    b.check_tree(result, f"{where}.{key}", limits)
+    return result
 
 
-def text_list(data: JsonObject, key: str, where: str, max_items: int = 64) -> tuple[str, ...]:
+def text_list(
+    data: JsonObject, key: str, where: str, max_items: int = 64, item_len: int = 64
+) -> tuple[str, ...]:
+    """A list (absent means empty) of at most ``max_items`` tokens."""
     value = data.get(key, [])
-    if not isinstance(value, list) or len(value) > max_items:
-        raise MalformedMessage(f"{where}.{key}: expected a list of at most {max_items} strings")
-    if not all(isinstance(item, str) and len(item) <= 64 for item in value):
-        raise MalformedMessage(f"{where}.{key}: every item must be a string of <= 64 characters")
+    if not isinstance(value, list):
+        raise MalformedMessage(f"{where}.{key}: expected a list of strings")
+    if len(value) > max_items:
+        raise TooManyItems(f"{where}.{key}: {len(value)} elements; limit {max_items}")
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise MalformedMessage(f"{where}.{key}[{index}]: expected a string")
+        b.check_string(item, f"{where}.{key}[{index}]", max_chars=item_len, kind="token", min_chars=1)
     return tuple(value)

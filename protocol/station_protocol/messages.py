@@ -6,11 +6,21 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Dict, Optional, Tuple, Union
 
+from . import bounds as b
 from . import fields as f
-from .errors import MalformedMessage
+from .errors import MalformedMessage, TooManyItems
 from .topics import Channel
 
 MAX_INTERFACES = 32
+MAX_CAPABILITIES = 64
+# Numeric ranges of telemetry (docs/protocol.md, "Bounds"): physical limits with a wide margin, so a
+# real device never hits them and a broken or hostile one cannot store nonsense.
+MAX_INTERVAL_S = 86_400.0
+MAX_LOAD = 1e6
+MAX_UPTIME_S = 3.2e9  # ~100 years
+MIN_TEMP_C, MAX_TEMP_C = -100.0, 200.0  # the agent drops sensor readings outside the same range
+MAX_BPS = 1e12  # 1 Tbit/s
+MAX_TIMEOUT_S = 86_400.0
 
 
 class Kind(str, Enum):
@@ -68,13 +78,13 @@ class Birth:
     def from_body(cls, body: f.JsonObject) -> Birth:
         w = "body"
         return cls(
-            agent_version=f.text(body, "agent_version", w, 64),
+            agent_version=f.token(body, "agent_version", w, 64),
             role=f.choice(body, "role", w, ROLES),
-            boot_id=f.text(body, "boot_id", w, 64),
-            session=f.integer(body, "session", w),
-            capabilities=f.text_list(body, "capabilities", w),
-            hardware=f.mapping(body, "hardware", w),
-            config_version=f.integer(body, "config_version", w),
+            boot_id=f.token(body, "boot_id", w, 64),
+            session=f.integer(body, "session", w, 0, b.INT32_MAX),
+            capabilities=f.text_list(body, "capabilities", w, MAX_CAPABILITIES),
+            hardware=f.mapping(body, "hardware", w, b.HARDWARE),
+            config_version=f.integer(body, "config_version", w, 0, b.INT32_MAX),
         )
 
 
@@ -87,7 +97,10 @@ class Death:
 
     @classmethod
     def from_body(cls, body: f.JsonObject) -> Death:
-        return cls(session=f.integer(body, "session", "body"), graceful=f.boolean(body, "graceful", "body"))
+        return cls(
+            session=f.integer(body, "session", "body", 0, b.INT32_MAX),
+            graceful=f.boolean(body, "graceful", "body"),
+        )
 
 
 @dataclass(frozen=True)
@@ -102,11 +115,11 @@ class InterfaceCounters:
     def from_body(cls, item: Any, where: str) -> InterfaceCounters:
         data = f.obj(item, where)
         return cls(
-            name=f.text(data, "name", where, 32),
-            rx_bytes=f.integer(data, "rx_bytes", where),
-            tx_bytes=f.integer(data, "tx_bytes", where),
-            rx_bps=f.number(data, "rx_bps", where),
-            tx_bps=f.number(data, "tx_bps", where),
+            name=f.token(data, "name", where, 32),
+            rx_bytes=f.integer(data, "rx_bytes", where, 0, b.SAFE_INT_MAX),
+            tx_bytes=f.integer(data, "tx_bytes", where, 0, b.SAFE_INT_MAX),
+            rx_bps=f.number(data, "rx_bps", where, 0.0, MAX_BPS),
+            tx_bps=f.number(data, "tx_bps", where, 0.0, MAX_BPS),
         )
 
 
@@ -132,21 +145,24 @@ class Telemetry:
     def from_body(cls, body: f.JsonObject) -> Telemetry:
         w = "body"
         raw = body.get("interfaces", [])
-        if not isinstance(raw, list) or len(raw) > MAX_INTERFACES:
+        if not isinstance(raw, list):
             raise MalformedMessage(f"{w}.interfaces: expected a list of at most {MAX_INTERFACES}")
+        if len(raw) > MAX_INTERFACES:
+            raise TooManyItems(f"{w}.interfaces: {len(raw)} elements; at most {MAX_INTERFACES}")
+        safe = b.SAFE_INT_MAX
         return cls(
-            seq=f.integer(body, "seq", w),
-            interval_s=f.number(body, "interval_s", w),
-            cpu_pct=f.number(body, "cpu_pct", w),
-            load1=f.number(body, "load1", w),
-            mem_total=f.integer(body, "mem_total", w),
-            mem_used=f.integer(body, "mem_used", w),
-            disk_total=f.integer(body, "disk_total", w),
-            disk_used=f.integer(body, "disk_used", w),
-            uptime_s=f.number(body, "uptime_s", w),
-            temp_c=f.opt_number(body, "temp_c", w, minimum=-100.0),
-            queue_depth=f.integer(body, "queue_depth", w) if "queue_depth" in body else 0,
-            queue_dropped=f.integer(body, "queue_dropped", w) if "queue_dropped" in body else 0,
+            seq=f.integer(body, "seq", w, 0, safe),
+            interval_s=f.number(body, "interval_s", w, 0.0, MAX_INTERVAL_S),
+            cpu_pct=f.number(body, "cpu_pct", w, 0.0, 100.0),
+            load1=f.number(body, "load1", w, 0.0, MAX_LOAD),
+            mem_total=f.integer(body, "mem_total", w, 0, safe),
+            mem_used=f.integer(body, "mem_used", w, 0, safe),
+            disk_total=f.integer(body, "disk_total", w, 0, safe),
+            disk_used=f.integer(body, "disk_used", w, 0, safe),
+            uptime_s=f.number(body, "uptime_s", w, 0.0, MAX_UPTIME_S),
+            temp_c=f.opt_number(body, "temp_c", w, MIN_TEMP_C, MAX_TEMP_C),
+            queue_depth=f.integer(body, "queue_depth", w, 0, safe) if "queue_depth" in body else 0,
+            queue_dropped=f.integer(body, "queue_dropped", w, 0, safe) if "queue_dropped" in body else 0,
             interfaces=tuple(
                 InterfaceCounters.from_body(item, f"{w}.interfaces[{i}]") for i, item in enumerate(raw)
             ),
@@ -163,9 +179,9 @@ class Event:
     def from_body(cls, body: f.JsonObject) -> Event:
         w = "body"
         return cls(
-            name=f.text(body, "name", w, 64),
+            name=f.token(body, "name", w, 64),
             severity=f.choice(body, "severity", w, SEVERITIES),
-            detail=f.mapping(body, "detail", w),
+            detail=f.mapping(body, "detail", w, b.DETAIL),
         )
 
 
@@ -182,10 +198,10 @@ class Command:
     def from_body(cls, body: f.JsonObject) -> Command:
         w = "body"
         return cls(
-            name=f.text(body, "name", w, 64),
-            expires_at=f.integer(body, "expires_at", w),
-            timeout_s=f.number(body, "timeout_s", w),
-            args=f.mapping(body, "args", w),
+            name=f.token(body, "name", w, 64),
+            expires_at=f.integer(body, "expires_at", w, 0, b.MAX_TS_MS),
+            timeout_s=f.number(body, "timeout_s", w, 0.0, MAX_TIMEOUT_S),
+            args=f.mapping(body, "args", w, b.ARGS),
         )
 
 
@@ -202,9 +218,9 @@ class Result:
     def from_body(cls, body: f.JsonObject) -> Result:
         w = "body"
         return cls(
-            command_id=f.text(body, "command_id", w, 64),
+            command_id=f.token(body, "command_id", w, 64),
             status=f.choice(body, "status", w, RESULT_STATUSES),
-            output=f.mapping(body, "output", w),
+            output=f.mapping(body, "output", w, b.OUTPUT),
             error=f.opt_text(body, "error", w),
         )
 
@@ -218,7 +234,10 @@ class ConfigDesired:
 
     @classmethod
     def from_body(cls, body: f.JsonObject) -> ConfigDesired:
-        return cls(version=f.integer(body, "version", "body"), config=f.mapping(body, "config", "body"))
+        return cls(
+            version=f.integer(body, "version", "body", 0, b.INT32_MAX),
+            config=f.mapping(body, "config", "body", b.CONFIG),
+        )
 
 
 @dataclass(frozen=True)
@@ -231,7 +250,7 @@ class ConfigReported:
     def from_body(cls, body: f.JsonObject) -> ConfigReported:
         w = "body"
         return cls(
-            version=f.integer(body, "version", w),
+            version=f.integer(body, "version", w, 0, b.INT32_MAX),
             status=f.choice(body, "status", w, CONFIG_STATUSES),
             error=f.opt_text(body, "error", w),
         )
