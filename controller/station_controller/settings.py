@@ -52,9 +52,22 @@ class Settings(BaseSettings):
     tsdb_timeout_s: float = 10.0
     tsdb_retry_buffer_points: int = 2_000_000
     tsdb_retry_max_delay_s: float = 30.0
+    # What the TSDB keeps (VictoriaMetrics -retentionPeriod, devstack: 1y) and how far ahead of its clock
+    # it accepts samples (VictoriaMetrics: 2 days). Points outside are refused before writing and
+    # counted in points_rejected{reason}: the TSDB would drop them silently (tsdb/screen.py).
+    tsdb_retention_s: float = 365 * 86400.0
+    tsdb_max_future_s: float = 86400.0
+    tsdb_stall_after_s: float = 60.0  # points waiting and nothing stored this long → /readyz 503
+    # Supervised background threads (supervisor.py): delay before the first restart after a crash,
+    # doubling up to the max while it keeps crashing.
+    thread_restart_min_s: float = 0.5
+    thread_restart_max_s: float = 30.0
 
     ingest_flush_interval_s: float = 1.0
     offline_after_s: float = 120.0  # no message for this long → offline even without a will
+    # A sample time further than this from the receive time is kept as the receive time in presence
+    # (latest_at): one device's clock must not break the registry flush for everyone.
+    presence_max_clock_skew_s: float = 2 * 86400.0
     ingest_dedup_window: int = 200_000  # recent message ids remembered to drop redelivered duplicates
 
     command_timeout_s: float = 30.0
