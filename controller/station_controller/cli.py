@@ -1,4 +1,4 @@
-"""``station-controller``: serve, migrate, create-admin, demo-station, portal-purge."""
+"""``station-controller``: serve, migrate, create-admin, demo-station, broker-sync, portal-purge."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,16 +35,50 @@ def _say(message: str, *, error: bool = False) -> None:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.only == "ingest":
-        return _serve_ingest(settings, client_id=args.client_id)
+        return _serve_ingest(worker_settings(settings, args.worker))
+    if args.worker:
+        raise ControllerError("--worker names an extra ingest worker: use it with --only ingest")
     import uvicorn  # only this command needs the server
 
     uvicorn.run(
-        "station_controller.main:build_app", factory=True, host=settings.http_host, port=settings.http_port
+        "station_controller.main:build_app",
+        factory=True,
+        host=settings.http_host,
+        port=settings.http_port,
+        # uvicorn would otherwise believe X-Forwarded-For from any loopback peer. The app applies
+        # STATION_FORWARDED_ALLOW_IPS itself (main.py), so the rule is the same however it is served.
+        proxy_headers=False,
     )
     return 0
 
 
-def _serve_ingest(settings: Settings, *, client_id: str | None) -> int:
+def worker_settings(settings: Settings, worker: str | None) -> Settings:
+    """``settings`` with the broker account of ingest worker ``worker`` (its own client id and session).
+
+    Raises:
+        ControllerError: no worker name, or one not listed in STATION_MQTT_INGEST_WORKERS.
+    """
+    if not worker:
+        raise ControllerError(
+            "serve --only ingest needs --worker NAME: the main process already uses the "
+            f"{settings.mqtt_username!r} broker account, and a second client on it would disconnect it"
+        )
+    if worker not in settings.mqtt_ingest_workers:
+        raise ControllerError(
+            f"ingest worker {worker!r} is not in STATION_MQTT_INGEST_WORKERS {settings.mqtt_ingest_workers}; "
+            "add it there (for every controller process), then run `station-controller broker-sync`"
+        )
+    from .broker.service_accounts import worker_username
+    from .enrollment.broker_sync import controller_accounts
+
+    username = worker_username(settings.mqtt_username, worker)
+    account = next(a for a in controller_accounts(settings) if a.username == username)
+    return settings.model_copy(
+        update={"mqtt_username": account.username, "mqtt_password": SecretStr(account.password)}
+    )
+
+
+def _serve_ingest(settings: Settings) -> int:
     """An extra ingest worker (no HTTP): for scale-out behind shared subscriptions (docs/scale-out.md)."""
     import signal
     import threading
@@ -55,9 +89,12 @@ def _serve_ingest(settings: Settings, *, client_id: str | None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     engine = make_engine(settings.database_url)
-    ingest = build_ingest(settings, make_session_factory(engine), client_id=client_id)
+    ingest = build_ingest(settings, make_session_factory(engine), client_id=settings.mqtt_username)
     ingest.start()
-    _say(f"ingest worker running against {settings.mqtt_host}:{settings.mqtt_port}; Ctrl-C stops it")
+    _say(
+        f"ingest worker {settings.mqtt_username} running against {settings.mqtt_host}:{settings.mqtt_port}; "
+        "Ctrl-C stops it"
+    )
     stop.wait()
     ingest.stop()
     engine.dispose()
@@ -167,6 +204,18 @@ def _demo_station(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _broker_sync(settings: Settings, _args: argparse.Namespace) -> int:
+    from .enrollment.broker_sync import SYNC_LOCK, sync_broker
+
+    with _session(settings) as session, SYNC_LOCK:
+        devices = sync_broker(session, settings=settings)
+    _say(
+        f"broker files {settings.broker_password_file} and {settings.broker_acl_file} rewritten: "
+        f"{1 + len(settings.mqtt_ingest_workers)} controller accounts, {devices} devices"
+    )
+    return 0
+
+
 def _portal_purge(settings: Settings, _args: argparse.Namespace) -> int:
     from .portal.records import purge
 
@@ -183,8 +232,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--only", choices=("all", "ingest"), default="all", help="ingest: an extra ingest worker, no HTTP"
     )
-    serve.add_argument("--client-id", help="stable MQTT client id of this ingest worker (default per host)")
+    serve.add_argument(
+        "--worker",
+        help="with --only ingest: this worker's name from STATION_MQTT_INGEST_WORKERS "
+        "(its broker account, client id and durable session are <mqtt username>-<name>)",
+    )
     serve.set_defaults(run=_serve)
+    sub.add_parser(
+        "broker-sync",
+        help="rewrite the broker's password and ACL files from the registry and settings, then reload it",
+    ).set_defaults(run=_broker_sync)
     sub.add_parser("migrate", help="create or upgrade the registry schema").set_defaults(run=_migrate)
     admin = sub.add_parser("create-admin", help="create an admin user and print a generated password once")
     admin.add_argument("--username", required=True)

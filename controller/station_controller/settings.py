@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     mqtt_tls_ca: Path | None = None
     mqtt_username: str = "controller"
     mqtt_password: SecretStr
+    # Extra `serve --only ingest --worker NAME` processes: each gets its own broker account
+    # `<mqtt_username>-NAME` (the broker binds client id to username), password derived from
+    # mqtt_password. List them here in the process that writes the broker files, then
+    # `station-controller broker-sync` (broker/service_accounts.py, docs/scale-out.md).
+    mqtt_ingest_workers: list[str] = []
     # Empty: one durable plain subscription (Mosquitto 2.0 does not restore $share subscriptions of a
     # persistent session after a broker restart, so uplinks published before the controller resubscribes
     # would be lost). Set a group name to spread ingest over workers on a broker that does (EMQX).

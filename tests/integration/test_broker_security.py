@@ -1,17 +1,25 @@
-"""Per-device credentials and ACLs, enforced by the real Mosquitto with our generated files."""
+"""Per-device credentials, ACLs and client ids bound to accounts, enforced by the real Mosquitto with our
+generated files."""
 
 from __future__ import annotations
 
+import itertools
+import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
-from tests.support import BrokerHandle, MqttTestClient, wait_until
+from station_controller.broker import generate_password, service_accounts
+from station_protocol import Channel, encode, make, topic
+from tests.integration.ingest_rig import device_client, make_registry, make_settings, running_ingest, sample
+from tests.support import BrokerHandle, MqttTestClient, VictoriaHandle, wait_until
 
 pytestmark = pytest.mark.integration
 
 Connect = Callable[..., MqttTestClient]
+_accounts = itertools.count(1)
 
 
 @pytest.fixture
@@ -35,7 +43,9 @@ def connect(broker: BrokerHandle, clients: list[MqttTestClient]) -> Connect:
 
 
 def _controller(connect: Connect, broker: BrokerHandle) -> MqttTestClient:
-    controller: MqttTestClient = connect(broker.controller_username, broker.controller_password)
+    """A client on its own controller account (a second client on one account would kick the first)."""
+    username = f"{broker.controller_username}-sec-{next(_accounts)}"
+    controller: MqttTestClient = connect(username, broker.add_service_account(username))
     assert not controller.connack.is_failure, controller.connack
     return controller
 
@@ -180,3 +190,133 @@ def test_changed_password_disconnects_old_session(connect: Connect, broker: Brok
     wait_until(lambda: device.disconnects, message="session with the old password disconnected")
     assert _failed(connect("sec-rotate-a", old).connack)
     assert not connect("sec-rotate-a", new).connack.is_failure
+
+
+# --- Client id bound to the account (use_username_as_clientid) --------------------------------------
+# Without the binding, connecting with a live client's id makes Mosquitto close the older connection
+# ("Client <id> already connected, closing old connection"): any device could kick any other, or the
+# controller's ingest. With it, the broker replaces the presented id with the username.
+
+TAKEOVER_ROUNDS = 6
+
+
+def _log_from(broker: BrokerHandle) -> Callable[[], str]:
+    """The broker log written after this call (Mosquitto logs every connect and takeover)."""
+    start = broker.service.log_file.stat().st_size
+    return lambda: broker.service.log_file.read_bytes()[start:].decode("utf-8", errors="replace")
+
+
+def test_device_presenting_another_devices_client_id_cannot_disconnect_it(
+    connect: Connect, broker: BrokerHandle
+) -> None:
+    victim_password = broker.add_device("sec-id-victim")
+    attacker_password = broker.add_device("sec-id-attacker")
+    observer = _controller(connect, broker)
+    observer.subscribe("st/v1/sec-id-victim/#")
+    victim = connect("sec-id-victim", victim_password)
+    victim.subscribe("st/v1/sec-id-victim/cmd")
+    log = _log_from(broker)
+
+    for n in range(TAKEOVER_ROUNDS):
+        attacker = connect("sec-id-attacker", attacker_password, "sec-id-victim")
+        assert not attacker.connack.is_failure  # accepted, but as its own account
+        attacker.subscribe("st/v1/sec-id-victim/cmd")
+        assert _failed(attacker.publish("st/v1/sec-id-victim/telemetry", b"forged"))
+        assert not _failed(victim.publish("st/v1/sec-id-victim/telemetry", f"honest-{n}"))
+        observer.publish("st/v1/sec-id-victim/cmd", f"cmd-{n}")
+        wait_until(lambda n=n: len(victim.received("st/v1/sec-id-victim/cmd")) == n + 1)
+        assert attacker.received() == []
+        attacker.close()
+
+    wait_until(lambda: len(observer.received("st/v1/sec-id-victim/telemetry")) == TAKEOVER_ROUNDS)
+    payloads = [m.payload for m in observer.received("st/v1/sec-id-victim/telemetry")]
+    assert payloads == [f"honest-{n}".encode() for n in range(TAKEOVER_ROUNDS)]
+    assert (victim.disconnects, len(victim.connacks)) == ([], 1)
+    wait_until(lambda: log().count(" as sec-id-attacker (") == TAKEOVER_ROUNDS, message="attacker logged")
+    assert "Client sec-id-victim already connected" not in log()
+
+
+def test_device_presenting_the_controllers_client_id_cannot_disconnect_the_ingest(
+    tmp_path: Path, broker: BrokerHandle, victoria: VictoriaHandle
+) -> None:
+    honest_id, attacker_id = "stb-sec-honest", "stb-sec-attacker"
+    factory = make_registry(tmp_path, [honest_id, attacker_id])
+    settings = make_settings(tmp_path, broker, victoria)
+    # The old default client id, the account name, and a worker's: none may be usable by a device.
+    stolen_ids = [
+        f"controller-{socket.gethostname()}",
+        settings.mqtt_username,
+        f"{settings.mqtt_username}-w1",
+    ]
+    attacker_password = broker.add_device(attacker_id)
+    log = _log_from(broker)
+    with running_ingest(settings, factory) as runtime:
+        honest = device_client(broker, honest_id)
+        try:
+            for n in range(TAKEOVER_ROUNDS):
+                attacker = broker.client(attacker_id, attacker_password, stolen_ids[n % len(stolen_ids)])
+                assert not attacker.connect().is_failure
+                assert not honest.publish(
+                    topic(honest_id, Channel.TELEMETRY), encode(make(honest_id, sample(n + 1)))
+                ).is_failure
+                assert runtime.ready()
+                attacker.close()
+            rows = wait_until(
+                lambda: _seqs(victoria, honest_id) == list(range(1, TAKEOVER_ROUNDS + 1)) or None,
+                timeout=30,
+                message="every honest sample stored",
+            )
+            assert rows
+            assert runtime.ready()
+        finally:
+            honest.close()
+    text = log()
+    assert text.count(f" as {settings.mqtt_username} (") == 1, text  # the ingest connected once
+    assert f"Client {settings.mqtt_username} already connected" not in text
+
+
+def _seqs(victoria: VictoriaHandle, device_id: str) -> list[int]:
+    rows = victoria.query(f'telemetry_seq{{device="{device_id}"}}[5m]')
+    return sorted(int(float(value)) for row in rows for _, value in row.get("values", []))
+
+
+def test_controller_processes_presenting_one_client_id_keep_their_own_sessions(
+    connect: Connect, broker: BrokerHandle
+) -> None:
+    root = f"{broker.controller_username}-sec-proc-{next(_accounts)}"
+    main_account, worker_account = service_accounts(root, generate_password(), ["w1"])
+    processes = []
+    for account in (main_account, worker_account):
+        broker.add_service_account(account.username, account.password)
+        process = connect(account.username, account.password, f"controller-{socket.gethostname()}")
+        assert not process.connack.is_failure
+        process.subscribe("st/v1/sec-proc-dev/telemetry")
+        processes.append(process)
+    device = connect("sec-proc-dev", broker.add_device("sec-proc-dev"))
+
+    device.publish("st/v1/sec-proc-dev/telemetry", b"t1")
+
+    for process in processes:
+        wait_until(lambda p=process: p.received("st/v1/sec-proc-dev/telemetry"))
+        assert process.disconnects == []
+
+
+def test_controller_session_is_resumed_by_account_whatever_id_it_presents(
+    connect: Connect, broker: BrokerHandle, clients: list[MqttTestClient]
+) -> None:
+    username = f"{broker.controller_username}-sec-resume-{next(_accounts)}"
+    password = broker.add_service_account(username)
+    first = broker.client(username, password, "first-id")
+    assert not first.connect(clean_start=False, session_expiry_s=60).is_failure
+    first.subscribe("st/v1/sec-resume-dev/telemetry")
+    first.close()
+    device = connect("sec-resume-dev", broker.add_device("sec-resume-dev"))
+    device.publish("st/v1/sec-resume-dev/telemetry", b"queued while away")
+
+    second = broker.client(username, password, "some-other-id")
+    clients.append(second)
+    assert not second.connect(clean_start=False, session_expiry_s=60).is_failure
+
+    assert second.sessions_present == [True]
+    wait_until(lambda: second.received("st/v1/sec-resume-dev/telemetry"))
+    assert second.received()[0].payload == b"queued while away"

@@ -9,6 +9,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -47,6 +48,7 @@ class MqttTestClient:
         self._client.reconnect_delay_set(min_delay=1, max_delay=2)
         self._lock = threading.Lock()
         self.connacks: list[ReasonCode] = []
+        self.sessions_present: list[bool] = []  # CONNACK's session-present flag, one per connect
         self.disconnects: list[ReasonCode] = []
         self.messages: list[ReceivedMessage] = []
         self._subacks: dict[int, list[ReasonCode]] = {}
@@ -58,9 +60,15 @@ class MqttTestClient:
         self._client.on_publish = self._on_publish
 
     # -- actions -------------------------------------------------------------------------------
-    def connect(self, *, timeout: float = 10.0) -> ReasonCode:
-        """Connect (clean start) and return the CONNACK reason code, success or not."""
-        self._client.connect(self.host, self.port, keepalive=30, clean_start=True)
+    def connect(
+        self, *, timeout: float = 10.0, clean_start: bool = True, session_expiry_s: int | None = None
+    ) -> ReasonCode:
+        """Connect (clean start unless told) and return the CONNACK reason code, success or not."""
+        props = None
+        if session_expiry_s is not None:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = session_expiry_s
+        self._client.connect(self.host, self.port, keepalive=30, clean_start=clean_start, properties=props)
         self._client.loop_start()
         wait_until(
             lambda: self._last_connack() is not None, timeout=timeout, message=f"{self.client_id} CONNACK"
@@ -106,8 +114,9 @@ class MqttTestClient:
             return [m for m in self.messages if topic is None or m.topic == topic]
 
     # -- paho callbacks (network thread: record only) ----------------------------------------
-    def _on_connect(self, _c: Any, _u: Any, _f: Any, reason: ReasonCode, _p: Properties | None) -> None:
+    def _on_connect(self, _c: Any, _u: Any, flags: Any, reason: ReasonCode, _p: Properties | None) -> None:
         with self._lock:
+            self.sessions_present.append(bool(flags.session_present))
             self.connacks.append(reason)
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: ReasonCode, _p: Properties | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ class BrokerHandle:
         self.controller_password = generate_password()
         self._lock = threading.Lock()
         self._hashes: dict[str, str] = {controller_username: hash_password(self.controller_password)}
-        self.accounts.write(self._accounts())
+        self._service_users = [controller_username]
+        self._observers = itertools.count(1)
+        self._write()
 
     @property
     def host(self) -> str:
@@ -46,14 +49,24 @@ class BrokerHandle:
         password = password or generate_password()
         with self._lock:
             self._hashes[device_id] = hash_password(password)
-            self.accounts.write(self._accounts())
+            self._write()
+        return password
+
+    def add_service_account(self, username: str, password: str | None = None) -> str:
+        """Give ``username`` a controller account (all uplinks and downlinks), reload, return its password."""
+        password = password or generate_password()
+        with self._lock:
+            self._hashes[username] = hash_password(password)
+            if username not in self._service_users:
+                self._service_users.append(username)
+            self._write()
         return password
 
     def remove_device(self, device_id: str) -> None:
         """Delete the account and reload; Mosquitto disconnects the device's live session."""
         with self._lock:
             self._hashes.pop(device_id, None)
-            self.accounts.write(self._accounts())
+            self._write()
 
     def client(
         self, username: str | None, password: str | None, client_id: str | None = None
@@ -64,7 +77,13 @@ class BrokerHandle:
         )
 
     def controller_client(self, client_id: str | None = None) -> MqttTestClient:
-        return self.client(self.controller_username, self.controller_password, client_id)
+        """A client on a fresh controller account ``controller-test-N``, never ``controller_username``.
+
+        The broker binds client id to username, so a second client on the account a test's ingest
+        uses would disconnect that ingest (and a clean start would wipe its durable session).
+        """
+        username = f"{self.controller_username}-test-{next(self._observers)}"
+        return self.client(username, self.add_service_account(username), client_id)
 
     def stop(self) -> None:
         self.service.stop()
@@ -72,8 +91,9 @@ class BrokerHandle:
     def start(self) -> None:
         self.service.start()
 
-    def _accounts(self) -> list[BrokerAccount]:
-        return [BrokerAccount(name, digest) for name, digest in sorted(self._hashes.items())]
+    def _write(self) -> None:
+        accounts = [BrokerAccount(name, digest) for name, digest in sorted(self._hashes.items())]
+        self.accounts.write(accounts, service_users=self._service_users)
 
 
 class VictoriaHandle:

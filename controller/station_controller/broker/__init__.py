@@ -4,6 +4,7 @@ from .accounts import BrokerAccount, BrokerAccountFiles, render_acl
 from .config import BrokerConfig, render_config, write_config
 from .errors import BrokerAccountError, BrokerError, BrokerReloadError
 from .passwords import generate_password, hash_password, verify_password
+from .service_accounts import ServiceAccount, in_controller_namespace, service_accounts, worker_username
 
 __all__ = [
     "BrokerAccount",
@@ -12,10 +13,14 @@ __all__ = [
     "BrokerConfig",
     "BrokerError",
     "BrokerReloadError",
+    "ServiceAccount",
     "generate_password",
     "hash_password",
+    "in_controller_namespace",
     "render_acl",
     "render_config",
+    "service_accounts",
     "verify_password",
+    "worker_username",
     "write_config",
 ]

@@ -101,13 +101,19 @@ class BrokerAccountFiles:
         self.service_users = tuple(service_users)
         self._acl_text = render_acl(self.service_users)
 
-    def write(self, accounts: Iterable[BrokerAccount]) -> None:
+    def write(self, accounts: Iterable[BrokerAccount], *, service_users: Sequence[str] | None = None) -> None:
         """Replace both files with exactly ``accounts`` (atomically, mode 0600), then ``reload()``.
+
+        ``service_users``, when given, replaces the accounts that the ACL lets read and write all of
+        ``st/v1`` (one per controller process; see service_accounts.py).
 
         Raises:
             BrokerAccountError: an account cannot be written; the files are left unchanged.
         """
         text = render_passwords(accounts)
+        if service_users is not None:
+            self._acl_text = render_acl(service_users)
+            self.service_users = tuple(service_users)
         self.write_acl()
         _atomic_write(self.password_file, text)
         self.reload()

@@ -8,6 +8,13 @@ from pathlib import Path
 
 from station_protocol import MAX_PAYLOAD_BYTES
 
+# The broker replaces whatever client id a client presents with its username, so a client can only
+# ever take over its own account's session: another device's id or the controller's is not usable.
+# Mosquitto 2.0 treats this as a listener option: written in the global section (before any
+# `listener`) it silently applies to an implicit default listener on 0.0.0.0:1883 instead, which
+# it then opens. So it follows every listener line.
+_LISTENER_IDENTITY = ("use_username_as_clientid true",)
+
 
 @dataclass(frozen=True)
 class BrokerConfig:
@@ -63,7 +70,7 @@ def render_config(config: BrokerConfig) -> str:
     ]
     if config.run_as_user:
         lines.append(f"user {config.run_as_user}")
-    lines += ["", f"listener {config.port} {config.host}"]
+    lines += ["", f"listener {config.port} {config.host}", *_LISTENER_IDENTITY]
     lines += _tls_lines(config)
     return "\n".join(lines) + "\n"
 
@@ -86,6 +93,7 @@ def _tls_lines(config: BrokerConfig) -> list[str]:
     lines = [
         "",
         f"listener {config.tls_port} {config.host}",
+        *_LISTENER_IDENTITY,
         f"certfile {config.tls_cert}",
         f"keyfile {config.tls_key}",
         "tls_version tlsv1.2",

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..broker import BrokerAccount, hash_password
+from ..enrollment.broker_sync import controller_accounts
 from ..settings import Settings
 from .errors import DevstackError
 from .mosquitto import MosquittoService
@@ -92,20 +93,20 @@ class DevStack:
         assert s.broker_password_file is not None
         assert s.broker_acl_file is not None
         assert s.broker_pid_file is not None
+        controller = controller_accounts(s)  # one per controller process (main + ingest workers)
         broker = MosquittoService(
             data_dir=s.broker_password_file.parent,
             port=s.mqtt_port,
             host=s.mqtt_host,
-            service_users=[s.mqtt_username],
+            service_users=[account.username for account in controller],
             password_file=s.broker_password_file,
             acl_file=s.broker_acl_file,
             pid_file=s.broker_pid_file,
         )
-        # Keep device accounts from earlier runs; only the controller's own password is (re)set here.
+        # Keep device accounts from earlier runs; only the controller's own passwords are (re)set here.
         broker.accounts.ensure_exist()
-        broker.accounts.upsert(
-            BrokerAccount(s.mqtt_username, hash_password(s.mqtt_password.get_secret_value()))
-        )
+        for account in controller:
+            broker.accounts.upsert(BrokerAccount(account.username, hash_password(account.password)))
         broker.start()
         self.broker = broker
         self._stops.append(("mosquitto", broker.stop))

@@ -1,4 +1,4 @@
-"""Re-render Mosquitto's password file from the registry (controller account + every enrolled device)."""
+"""Re-render Mosquitto's password file from the registry (controller accounts + every enrolled device)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..broker.accounts import BrokerAccount, BrokerAccountFiles
 from ..broker.passwords import hash_password
+from ..broker.service_accounts import ServiceAccount, in_controller_namespace, service_accounts
 from ..registry.models import Device
 from ..settings import Settings
 
@@ -20,6 +21,13 @@ log = logging.getLogger(__name__)
 SYNC_LOCK = threading.Lock()
 
 
+def controller_accounts(settings: Settings) -> list[ServiceAccount]:
+    """The main process's broker account, then one per ``mqtt_ingest_workers`` entry."""
+    return service_accounts(
+        settings.mqtt_username, settings.mqtt_password.get_secret_value(), settings.mqtt_ingest_workers
+    )
+
+
 def account_files(settings: Settings) -> BrokerAccountFiles:
     assert settings.broker_password_file is not None
     assert settings.broker_acl_file is not None
@@ -27,19 +35,30 @@ def account_files(settings: Settings) -> BrokerAccountFiles:
         password_file=settings.broker_password_file,
         acl_file=settings.broker_acl_file,
         pid_file=settings.broker_pid_file,
-        service_users=[settings.mqtt_username],
+        service_users=[account.username for account in controller_accounts(settings)],
     )
 
 
 def broker_accounts(session: Session, *, settings: Settings) -> list[BrokerAccount]:
-    """The controller's own account plus every enrolled device with a password (as the session sees it)."""
-    accounts = [
-        BrokerAccount(settings.mqtt_username, hash_password(settings.mqtt_password.get_secret_value()))
-    ]
+    """Every controller process's account plus every enrolled device with a password (as the session sees it).
+
+    A device named like a controller account (``controller``, ``controller-…``) is left out: it would
+    share the controller's client id, session and ACL. The registry never derives such an id.
+    """
+    accounts = [BrokerAccount(a.username, hash_password(a.password)) for a in controller_accounts(settings)]
     stmt = select(Device.id, Device.mqtt_password_hash).where(
         Device.status == "enrolled", Device.mqtt_password_hash.is_not(None)
     )
-    accounts += [BrokerAccount(dev, pw) for dev, pw in session.execute(stmt.order_by(Device.id)) if pw]
+    for device_id, password_hash in session.execute(stmt.order_by(Device.id)):
+        if not password_hash:
+            continue
+        if in_controller_namespace(device_id, settings.mqtt_username):
+            log.error(
+                "%s: device id is in the controller's account namespace; not given a broker account",
+                device_id,
+            )
+            continue
+        accounts.append(BrokerAccount(device_id, password_hash))
     return accounts
 
 
@@ -50,5 +69,6 @@ def sync_broker(session: Session, *, settings: Settings) -> int:
     """
     accounts = broker_accounts(session, settings=settings)
     account_files(settings).write(accounts)
-    log.info("broker files rewritten with %d device accounts", len(accounts) - 1)
-    return len(accounts) - 1
+    devices = len(accounts) - len(controller_accounts(settings))
+    log.info("broker files rewritten with %d device accounts", devices)
+    return devices

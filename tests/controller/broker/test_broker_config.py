@@ -46,6 +46,7 @@ def test_default_config_is_locked_down_on_loopback(tmp_path: Path) -> None:
     ]:
         assert expected in lines
     assert [line for line in lines if line.startswith("listener")] == ["listener 18830 127.0.0.1"]
+    assert lines[-2:] == ["listener 18830 127.0.0.1", "use_username_as_clientid true"]
     assert not any(line.startswith(("user ", "certfile", "keyfile")) for line in lines)
 
 
@@ -73,11 +74,23 @@ def test_tls_listener_added_when_cert_and_key_given(tmp_path: Path) -> None:
     tls = lines[lines.index("listener 8883 127.0.0.1") :]
     assert tls == [
         "listener 8883 127.0.0.1",
+        "use_username_as_clientid true",
         f"certfile {tmp_path / 'c.pem'}",
         f"keyfile {tmp_path / 'k.pem'}",
         "tls_version tlsv1.2",
         f"cafile {tmp_path / 'ca.pem'}",
     ]
+
+
+def test_client_id_binding_is_set_per_listener_never_globally(tmp_path: Path) -> None:
+    lines = _lines(
+        render_config(_config(tmp_path, tls_port=8883, tls_cert=tmp_path / "c", tls_key=tmp_path / "k"))
+    )
+
+    # In the global section Mosquitto 2.0 would open an extra default listener on 0.0.0.0:1883.
+    first_listener = next(i for i, line in enumerate(lines) if line.startswith("listener"))
+    assert "use_username_as_clientid true" not in lines[:first_listener]
+    assert lines.count("use_username_as_clientid true") == 2
 
 
 def test_half_configured_tls_is_an_error(tmp_path: Path) -> None:
