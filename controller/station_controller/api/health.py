@@ -1,4 +1,4 @@
-"""Liveness (``/healthz``) and readiness (``/readyz``: DB reachable, ingest ready) probes."""
+"""Liveness (``/healthz``) and readiness (``/readyz``: DB reachable, ingest working, no thread down)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+
+from .. import supervisor
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -21,15 +23,36 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
-    """200 when the registry answers and the ingest (if attached) is connected, else 503 with reasons."""
+    """200 when every check passes, else 503; ``reasons`` says, per failing check, what is wrong.
+
+    Checks: ``database`` (the registry answers), ``ingest`` (if attached: broker connected, worker
+    threads alive, TSDB writer not stuck; ``reasons`` names the part, e.g. ``tsdb_writer``), ``threads``
+    (no supervised background thread crashed and waiting to restart).
+    """
+    reasons: dict[str, str] = {}
     checks: dict[str, bool] = {"database": _database_ok(request)}
+    if not checks["database"]:
+        reasons["database"] = "the registry database does not answer"
     ingest = request.app.state.ingest
     if ingest is not None:
-        checks["ingest"] = bool(ingest.ready())
+        problems = _ingest_problems(ingest)
+        checks["ingest"] = not problems
+        reasons.update(problems)
+    down = supervisor.down_threads()
+    checks["threads"] = not down
+    reasons.update({f"thread {name}": why for name, why in down.items()})
     ready = all(checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
-    )
+    body: dict[str, object] = {"status": "ready" if ready else "not_ready", "checks": checks}
+    if reasons:
+        body["reasons"] = reasons
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _ingest_problems(ingest: object) -> dict[str, str]:
+    problems = getattr(ingest, "problems", None)
+    if problems is not None:
+        return dict(problems())
+    return {} if ingest.ready() else {"ingest": "not ready"}  # type: ignore[attr-defined]
 
 
 def _database_ok(request: Request) -> bool:

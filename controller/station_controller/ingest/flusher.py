@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from ..observability.metrics import IngestStats
+from ..supervisor import SupervisedThread
 from .devices import KnownDevices
 from .presence import PresenceRepository, PresenceStore
 
@@ -36,7 +37,7 @@ class PresenceFlusher:
         self._refresh = refresh_s
         self._housekeeping = housekeeping
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ingest-presence", daemon=True)
+        self._thread = SupervisedThread(name="ingest-presence", target=self._run)
 
     def start(self) -> None:
         self._thread.start()

@@ -22,6 +22,7 @@ from station_protocol import (
 )
 
 from ..observability.metrics import IngestStats
+from ..supervisor import SupervisedThread
 from ..tsdb.lineproto import event_line, telemetry_lines
 from .devices import KnownDevices
 from .events import PORTAL_EVENTS, EventDispatcher, EventRoute, EventSink
@@ -92,7 +93,7 @@ class Pipeline:
         portal = [EventRoute(PORTAL_EVENTS, portal_events)] if portal_events is not None else []
         self._events = EventDispatcher([*portal, *event_routes])
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ingest-pipeline", daemon=True)
+        self._thread = SupervisedThread(name="ingest-pipeline", target=self._run)
         stats.gauge("ingest_queue_depth", inbox.qsize)
 
     def start(self) -> None:

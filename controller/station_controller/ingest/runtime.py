@@ -9,12 +9,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from .. import supervisor
 from ..campaigns.payloads import build_payloads
 from ..commands.waiters import ResultWaiters
 from ..observability import metrics
 from ..observability.metrics import IngestStats
 from ..settings import Settings
 from ..tsdb.influx import InfluxLineSink
+from ..tsdb.screen import LineScreen
 from ..tsdb.writer import TsdbWriter
 from .devices import KnownDevices
 from .events import EventRoute, SqlCampaignEvents, SqlPortalEvents
@@ -65,10 +67,24 @@ class IngestRuntime:
         log.info("ingest stopped: %s", self.stats.snapshot())
 
     def ready(self) -> bool:
-        """Connected to the broker and every worker thread alive."""
-        return (
-            self.publisher.ready() and self.pipeline.alive() and self.writer.alive() and self.flusher.alive()
-        )
+        """Connected to the broker, every worker thread alive, the TSDB writer not stuck."""
+        return not self.problems()
+
+    def problems(self) -> dict[str, str]:
+        """What keeps ingest from being ready, by check (empty when ready); ``/readyz`` shows them."""
+        found: dict[str, str] = {}
+        if not self.publisher.ready():
+            found["broker"] = "not connected to the MQTT broker"
+        alive = {
+            "pipeline": self.pipeline.alive(),
+            "tsdb_writer": self.writer.alive(),
+            "presence_flusher": self.flusher.alive(),
+        }
+        found.update({name: "thread not running" for name, up in alive.items() if not up})
+        stall = self.writer.stall_reason()
+        if stall is not None:
+            found["tsdb_writer"] = stall
+        return found
 
 
 def build_ingest(
@@ -85,6 +101,9 @@ def build_ingest(
     (``use_username_as_clientid``), so each controller process has its own account (cli.worker_settings).
     """
     stats = IngestStats()
+    supervisor.configure(
+        min_backoff_s=settings.thread_restart_min_s, max_backoff_s=settings.thread_restart_max_s
+    )
     waiters = waiters if waiters is not None else ResultWaiters()
     inbox: queue.Queue[Message] = queue.Queue(maxsize=QUEUE_MAX)
     sink = InfluxLineSink(
@@ -101,6 +120,8 @@ def build_ingest(
         buffer_points=settings.tsdb_retry_buffer_points,
         retry_max_delay_s=settings.tsdb_retry_max_delay_s,
         flush_interval_s=min(1.0, settings.ingest_flush_interval_s),
+        screen=LineScreen(retention_s=settings.tsdb_retention_s, max_future_s=settings.tsdb_max_future_s),
+        stall_after_s=settings.tsdb_stall_after_s,
     )
     registry = SqlRegistry(session_factory)
     known = KnownDevices(registry)

@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, PlatformCollector, ProcessColle
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from .. import supervisor
+
 # name → help; exposed as ``{name}_total``.
 COUNTERS = {
     "messages_received": "MQTT messages taken from the broker by ingest",
@@ -22,6 +24,9 @@ COUNTERS = {
     "presence_flushes": "Batched presence writes to the registry",
     "presence_flush_errors": "Failed presence flushes (changes kept for the next flush)",
     "internal_errors": "Messages whose handling raised an unexpected error",
+    "devices_quarantined": "Times a device went over its message or byte budget and was quarantined",
+    "retained_cleared": "Retained messages on channels that must not be retained, cleared from the broker",
+    "acks_stale": "Acknowledgements not sent because their connection was gone (the broker redelivers)",
 }
 LABELED = {
     "messages_rejected": ("reason", "Messages rejected, by reason"),
@@ -36,6 +41,16 @@ REJECT_REASONS = (
     "bad_topic",
     "spoofed",
     "unknown_device",
+    "rate_limited",
+    "retained_not_allowed",
+    # Bounds at the edge (docs/protocol.md, "Bounds").
+    "bad_unicode",
+    "control_char",
+    "out_of_range",
+    "too_long",
+    "too_deep",
+    "too_many_items",
+    "ts_out_of_window",
 )
 # Prometheus names differ from the stats keys where a prefix makes them clearer on a shared dashboard.
 PROM_NAMES = {"write_errors": "tsdb_write_errors"}
@@ -113,7 +128,8 @@ class _StatsCollector(Collector):
             family.add_metric([], sum(snap.get(name, 0) for snap in snapshots))
             yield family
         yield from self._collect_labeled(sources)
-        for name in ("tsdb_buffer_points", "devices_online", "ingest_queue_depth"):
+        yield from _collect_threads()
+        for name in ("tsdb_buffer_points", "devices_online", "ingest_queue_depth", "ingest_unacked"):
             gauge = GaugeMetricFamily(name, f"{name.replace('_', ' ')} (current)")
             gauge.add_metric([], sum(snap.get(name, 0) for snap in snapshots))
             yield gauge
@@ -129,6 +145,18 @@ class _StatsCollector(Collector):
             for value, count in sorted(totals.items()):
                 family.add_metric([value], count)
             yield family
+
+
+def _collect_threads() -> Iterator[Metric]:
+    restarts = CounterMetricFamily(
+        "thread_restarts", "Crashes of supervised background threads (each restarted)", labels=["thread"]
+    )
+    for name, count in sorted(supervisor.restarts().items()):
+        restarts.add_metric([name], count)
+    yield restarts
+    down = GaugeMetricFamily("threads_down", "Supervised threads crashed and waiting to restart (current)")
+    down.add_metric([], len(supervisor.down_threads()))
+    yield down
 
 
 REGISTRY = CollectorRegistry()

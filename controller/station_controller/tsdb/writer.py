@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from ..observability.metrics import IngestStats
+from ..supervisor import SupervisedThread
 from .errors import TsdbRejected, TsdbUnavailable
 from .influx import LineSink
 from .screen import LineScreen, device_of
@@ -75,7 +76,7 @@ class TsdbWriter:
         self._waiting_since: float | None = None  # monotonic: points waiting and nothing resolved since
         self._last_error = ""
         self._crashes_in_a_row = 0
-        self._thread = threading.Thread(target=self.run, name="tsdb-writer", daemon=True)
+        self._thread = SupervisedThread(name="tsdb-writer", target=self.run)
         stats.gauge("tsdb_buffer_points", self.buffered)
 
     def buffered(self) -> int:

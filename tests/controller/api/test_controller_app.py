@@ -15,7 +15,7 @@ def test_healthz_and_readyz(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
     ready = api.client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": True, "ingest": True}
+    assert ready.json()["checks"] == {"database": True, "ingest": True, "threads": True}
     api.ingest.is_ready = False
     not_ready = api.client.get("/readyz")
     assert not_ready.status_code == 503
@@ -27,7 +27,8 @@ def test_readyz_reports_an_unreachable_database(tmp_path: Path) -> None:
     with TestClient(create_app(settings)) as client:
         reply = client.get("/readyz")
     assert reply.status_code == 503
-    assert reply.json()["checks"] == {"database": False}
+    assert reply.json()["checks"] == {"database": False, "threads": True}
+    assert "database" in reply.json()["reasons"]
 
 
 def test_ingest_is_started_and_stopped_with_the_app(tmp_path: Path, sqlite_url: str) -> None:
