@@ -1,0 +1,233 @@
+"""One enrolled device attacks with its own credentials while honest devices and real agents run: it can
+only ever affect its own data (issue 8). The tests run in file order on one fleet; the last one checks
+what the honest devices sent over the whole run."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from functools import partial
+
+import pytest
+
+from station_protocol import Channel, Event, Result, encode, make, topic
+from tests.support import wait_until
+
+from . import payloads as p
+from .attacker import flood, oversized, take_over, telemetry_flood
+from .fleet import Fleet
+from .honest import RealAgent, sample
+from .observe import counted, grown, rejects
+
+pytestmark = pytest.mark.integration
+MALFORMED = {
+    "unicode": p.unicode_payloads,
+    "timestamp": p.timestamp_payloads,
+    "range": p.range_payloads,
+    "structure": p.structure_payloads,
+    "numbers": p.number_payloads,
+    "types": p.type_payloads,
+}
+FLOOD_MESSAGES = 20_000
+FLOOD_BIG_EVENTS = 150  # ~60 KiB each: a byte flood inside the message size limit
+_sent_bad: list[str] = []
+
+
+def _harm(fleet: Fleet, mark: float) -> str:
+    try:
+        fleet.assert_unharmed(mark)
+    except AssertionError as exc:
+        return f"honest fleet harmed: {exc}"
+    return ""
+
+
+def test_client_id_takeover_of_a_device_and_of_the_controller_harms_no_one(fleet: Fleet) -> None:
+    hostile = fleet.hostile
+    controller_ids = fleet.lab.controller_client_ids() | {f"controller-{socket.gethostname()}"}
+    targets = [fleet.honest[0].device_id, fleet.agents[0].device_id, *sorted(controller_ids)]
+    kicked_before = {d.device_id: d.disconnects for d in fleet.honest}
+    start = time.time()
+    results = [take_over(fleet.lab, hostile, target, rounds=8, hold_s=0.4) for target in targets]
+    mark = time.time()
+    harm = _harm(fleet, mark)
+    kicked = {d.device_id: d.disconnects - kicked_before[d.device_id] for d in fleet.honest}
+    stolen = {r.target: r.stolen[:5] for r in results if r.stolen}
+    not_ready = fleet.not_ready_since(start)
+    assert not stolen, f"the attacker received other devices' uplinks under a taken-over id: {stolen}"
+    assert not any(kicked.values()), f"honest devices kicked off by the attacker's client id: {kicked}"
+    assert not not_ready, f"/readyz not 200 while the controller's id was fought over: {not_ready[:5]}"
+    assert not harm, harm
+
+
+def test_retained_publishes_on_channels_that_must_not_be_retained_are_refused(fleet: Fleet) -> None:
+    dev = fleet.hostile.device_id
+    result = Result(command_id="c" * 32, status="ok")
+    messages = {
+        Channel.TELEMETRY: encode(make(dev, sample(5_000_000))),
+        Channel.EVENT: encode(make(dev, Event(name="retained.event", severity="info"))),
+        Channel.RESULT: encode(make(dev, result)),
+    }
+    before = fleet.metrics()
+    hostile = fleet.lab.mqtt_client(fleet.hostile, client_id=dev)
+    assert not hostile.connect().is_failure
+    try:
+        refused = [
+            ch
+            for ch, data in messages.items()
+            if hostile.publish(topic(dev, ch), data, retain=True).is_failure
+        ]
+    finally:
+        hostile.close()
+    accepted = len(messages) - len(refused)
+    mark = time.time()
+    if accepted:
+        wait_until(lambda: counted(before, fleet.metrics(), p.REASONS["retained"]) >= accepted, timeout=15,
+                   message=f"{accepted} retained publishes counted by a retain reason; grew: "
+                   f"{grown(before, fleet.metrics())}")  # fmt: skip
+    wait_until(lambda: not _retained(fleet, dev), timeout=20, interval=0.5,
+               message=f"broker still retains {dev}'s telemetry/event/result")  # fmt: skip
+    harm = _harm(fleet, mark)
+    assert not harm, harm
+
+
+def _retained(fleet: Fleet, dev: str) -> list[str]:
+    observer = fleet.lab.observer()
+    assert not observer.connect().is_failure, "observer account refused"
+    try:
+        for channel in (Channel.TELEMETRY, Channel.EVENT, Channel.RESULT):
+            observer.subscribe(topic(dev, channel))
+        time.sleep(1.0)  # retained messages arrive right after the SUBACK; give them a moment
+        return [m.topic for m in observer.received() if m.retain]
+    finally:
+        observer.close()
+
+
+@pytest.mark.parametrize("family", list(MALFORMED))
+def test_malformed_and_out_of_range_payloads_are_rejected_by_reason(fleet: Fleet, family: str) -> None:
+    dev = fleet.hostile.device_id
+    hostile = fleet.lab.mqtt_client(fleet.hostile, client_id=dev)
+    assert not hostile.connect().is_failure
+    uncounted: list[str] = []
+    try:
+        for payload in MALFORMED[family](dev):
+            before = fleet.metrics()
+            if hostile.publish(topic(dev, payload.channel), payload.data, retain=payload.retain).is_failure:
+                continue  # refused by the broker: never reaches the controller
+            _sent_bad.append(payload.label)
+            try:
+                wait_until(partial(_counted_once, fleet, before, payload.klass), timeout=5, interval=0.1)
+            except AssertionError:
+                uncounted.append(f"{payload.label}: counters grew {grown(before, fleet.metrics())}")
+    finally:
+        hostile.close()
+    harm = _harm(fleet, time.time())
+    poison = _stored_poison(fleet, dev)
+    assert not uncounted, f"not rejected with a {family} reason: {uncounted}"
+    assert not poison, f"rejected data reached the TSDB: {poison}"
+    assert not harm, harm
+
+
+def _counted_once(fleet: Fleet, before: dict[str, float], klass: str) -> bool:
+    return counted(before, fleet.metrics(), p.REASONS[klass]) >= 1
+
+
+def _stored_poison(fleet: Fleet, dev: str) -> list[str]:
+    found = []
+    seqs = {seq for _, seq in fleet.tsdb.seq_samples(dev)}
+    found += [f"telemetry seq {s}" for s in sorted(seqs & {*range(905, 913), p.INT64_MAX + 1})]
+    for row in fleet.tsdb.series(f'event_count{{device="{dev}"}}'):
+        name = row.get("name", "")
+        if not name.isprintable() or "\ufffd" in name:
+            found.append(f"event name {name!r}")
+    rows = fleet.tsdb.query(f'telemetry_mem_total{{device="{dev}"}} > {float(p.INT64_MAX)}')
+    found += [f"mem_total {r['value'][1]}" for r in rows]
+    return found
+
+
+def test_a_flood_is_bounded_to_the_flooding_device(fleet: Fleet) -> None:
+    dev = fleet.hostile.device_id
+    before = fleet.metrics()
+    progress_before = {d.device_id: d.last_acked_seq() for d in fleet.honest}
+    pad = {"pad": "x" * 60_000}
+    big = [
+        (Channel.EVENT, encode(make(dev, Event(name="flood.pad", detail=pad))))
+        for _ in range(FLOOD_BIG_EVENTS)
+    ]
+    sent = flood(
+        fleet.lab, fleet.hostile, telemetry_flood(dev, FLOOD_MESSAGES, 1_000_000) + big, deadline_s=90
+    )
+    dropped = [oversized(fleet.lab, fleet.hostile, 70_000) for _ in range(3)]
+    mark = time.time()
+    wait_until(
+        lambda: all(d.last_acked_seq() > progress_before[d.device_id] for d in fleet.honest),
+        timeout=30,
+        message="honest devices still publishing during and after the flood",
+    )
+    harm = _harm(fleet, mark)
+    after = fleet.metrics()
+    limited = counted(before, after, p.REASONS["flood"])
+    assert all(dropped), f"the broker accepted a payload over its 64 KiB limit: {dropped}"
+    assert limited > 0, (
+        f"flood of {sent.sent} messages ({sent.acked} acknowledged) from one device was not throttled or "
+        f"counted by a budget reason; counters grew {grown(before, after)}"
+    )
+    assert not harm, harm
+
+
+def test_after_every_attack_each_honest_sample_is_stored_exactly_once_in_order(fleet: Fleet) -> None:
+    harm = _harm(fleet, time.time())  # presence current and every device listed while they still run
+    sent = {d.device_id: d.stop() for d in fleet.honest}
+    missing = {d: _check_device(fleet, [(ts, seq) for seq, ts in r.acked], d) for d, r in sent.items()}
+    missing.update({a.device_id: _check_agent(fleet, a) for a in fleet.agents})
+    missing = {d: why for d, why in missing.items() if why}
+    not_ready = fleet.not_ready_since(fleet.started_at)
+    totals = rejects(fleet.metrics())
+    summary = fleet.readyz.summary(fleet.started_at)
+    kicked = {d: r.disconnects for d, r in sent.items() if r.disconnects}
+    assert not missing, (
+        f"honest samples not stored exactly once in order: {missing}; /readyz answers {summary}"
+    )
+    assert not not_ready, f"/readyz not 200 during the run: {not_ready[:5]} ({len(not_ready)}); {summary}"
+    assert sum(totals.values()) >= len(_sent_bad), f"{len(_sent_bad)} bad messages, rejects {totals}"
+    assert not kicked, f"honest devices were disconnected: {kicked}"
+    assert not harm, harm
+
+
+def _check_device(fleet: Fleet, expected: list[tuple[int, int]], device_id: str) -> str:
+    """Empty when the TSDB holds exactly ``expected`` (ts, seq) for the device, else what differs."""
+    try:
+        wait_until(partial(_stored_is, fleet, device_id, expected), timeout=60, interval=0.5)
+    except AssertionError:
+        return _diff(expected, fleet.tsdb.seq_samples(device_id))
+    return ""
+
+
+def _stored_is(fleet: Fleet, device_id: str, expected: list[tuple[int, int]]) -> bool:
+    return fleet.tsdb.seq_samples(device_id) == expected
+
+
+def _check_agent(fleet: Fleet, agent: RealAgent) -> str:
+    """A real agent numbers from 1 and resends from its outbox: seq 1..n by time, each once."""
+    numbered = agent.numbered()
+    with contextlib.suppress(AssertionError):
+        wait_until(partial(fleet._stored_up_to, agent.device_id, numbered), timeout=60, interval=0.5)
+    seqs = [seq for _, seq in fleet.tsdb.seq_samples(agent.device_id)]
+    if seqs != list(range(1, len(seqs) + 1)) or len(seqs) < numbered:
+        return f"real agent numbered {numbered}; stored {_diff_seqs(seqs)}"
+    return ""
+
+
+def _diff(expected: list[tuple[int, int]], stored: list[tuple[int, int]]) -> str:
+    exp, got = set(expected), set(stored)
+    lost, extra = sorted(exp - got), sorted(got - exp)
+    return (
+        f"sent {len(expected)}, stored {len(stored)}, lost {len(lost)} {lost[:3]}, "
+        f"extra {len(extra)} {extra[:3]}"
+    )
+
+
+def _diff_seqs(seqs: list[int]) -> str:
+    dupes = len(seqs) - len(set(seqs))
+    gaps = sorted(set(range(1, max(seqs, default=0) + 1)) - set(seqs))
+    return f"{len(seqs)} samples, {dupes} duplicates, gaps {gaps[:5]}, out of order {seqs != sorted(seqs)}"
