@@ -1,10 +1,14 @@
-"""Footprint of one real agent (``python -m station_agent``) at the default 30 s telemetry interval.
+"""Footprint of one real agent (``python -m station_agent``) per role at the default 30 s telemetry interval.
 
-Runs the agent against a throwaway Mosquitto for ``--duration`` seconds (default 300; ``--quick`` = 60),
-samples RSS and CPU time from /proc/<pid> every second, and prints max RSS (MB) and average CPU % of
-one core (targets: <= 30 MB, <= 1 %). Over 30 MB it also prints what dominates ``python -X importtime``.
+For each ``--role`` (default: ``stb`` then ``router``, one after the other, never at once) runs the agent
+against a throwaway Mosquitto for ``--duration`` seconds (default 300; ``--quick`` = 60), samples VmRSS
+and CPU time from /proc/<pid> every second, and prints max RSS (MB) and average CPU % of one core
+(targets: <= 24 MB, <= 1 %). Both roles are started the same way: the same interpreter, the same
+environment as this bench (nothing is set for the agent: no MALLOC_ARENA_MAX, no -X options), a config
+with only device, mqtt, telemetry and dry-run reboot, and no portal config (a router's portal off).
+Over the target it also prints the modules the role imports that dominate ``python -X importtime``.
 
-    .venv/bin/python bench/agent_footprint.py [--duration 300 | --quick]
+    .venv/bin/python bench/agent_footprint.py [--role stb|router|both] [--duration 300 | --quick]
 """
 
 from __future__ import annotations
@@ -16,12 +20,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _common import broker_with_fleet, write_result
+from _common import Fleet, write_result
+
+from station_controller.broker import BrokerAccount, generate_password, hash_password
+from station_controller.devstack import MosquittoService
+from station_controller.simulator.local import local_fleet
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+TARGET_MB = 24.0  # docs/benchmarks.md, DESIGN §7: per role
+ROLES = ("stb", "router")
 WARMUP_S = 10.0  # imports and the first connect are reported separately from the steady state
 
 
@@ -46,6 +58,22 @@ reboot_dry_run = true
         encoding="utf-8",
     )
     return path
+
+
+@contextmanager
+def _station_broker(data_dir: Path) -> Iterator[Fleet]:
+    """A Mosquitto with a controller account and one station's accounts (its STB and its router)."""
+    broker = MosquittoService(data_dir=data_dir / "mosquitto")
+    broker.start()
+    try:
+        creds, accounts = local_fleet(1, host=broker.host, port=broker.port, prefix="fp", with_router=True)
+        password = generate_password()
+        accounts.append(BrokerAccount("controller", hash_password(password)))
+        broker.accounts.write(accounts)
+        time.sleep(0.5)  # SIGHUP is asynchronous; give the broker a moment to re-read the files
+        yield Fleet(broker, creds, "controller", password)
+    finally:
+        broker.stop()
 
 
 def _rss_mb(pid: int) -> float:
@@ -78,10 +106,17 @@ def _sample(pid: int, duration: float) -> dict[str, Any]:
     }
 
 
-def import_profile(top: int = 12) -> list[tuple[str, int]]:
-    """The modules with the largest cumulative import time (µs) when the agent runtime loads."""
+def import_profile(role: str, top: int = 12) -> list[tuple[str, int]]:
+    """The modules with the largest cumulative import time (µs) when the runtime and ``role``'s parts load."""
+    package = {"stb": "content", "router": "gateway"}[role]
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import station_agent.runtime"],
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            f"import station_agent.runtime, station_agent.{package}.build",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -94,13 +129,14 @@ def import_profile(top: int = 12) -> list[tuple[str, int]]:
     return sorted(rows, key=lambda r: -r[1])[:top]
 
 
-def run(duration: float, interval: float) -> dict[str, Any]:
+def run(role: str, duration: float, interval: float) -> dict[str, Any]:
     with (
         tempfile.TemporaryDirectory() as tmp_name,
-        broker_with_fleet(Path(tmp_name), 1, prefix="fp") as fleet,
+        _station_broker(Path(tmp_name)) as fleet,
     ):
         tmp = Path(tmp_name)
-        config = _config(tmp, fleet.creds[0], interval)
+        cred = next(c for c in fleet.creds if c.role == role)
+        config = _config(tmp, cred, interval)
         sub = subprocess.Popen(
             [
                 "mosquitto_sub",
@@ -134,6 +170,7 @@ def run(duration: float, interval: float) -> dict[str, Any]:
         telemetry = sum(1 for line in sub.communicate()[0].splitlines() if line.strip())
         figures.update(
             {
+                "role": role,
                 "duration_s": duration,
                 "interval_s": interval,
                 "telemetry_received": telemetry,
@@ -144,28 +181,37 @@ def run(duration: float, interval: float) -> dict[str, Any]:
     return figures
 
 
+def report(figures: dict[str, Any]) -> None:
+    print(
+        f"{figures['role']} agent over {figures['duration_s']:.0f} s at {figures['interval_s']:g} s interval "
+        f"({figures['telemetry_received']} telemetry messages received, exit code {figures['exit_code']})"
+    )
+    print(
+        f"  max RSS {figures['max_rss_mb']} MB, final {figures['final_rss_mb']} MB (target <= {TARGET_MB:g})"
+    )
+    print(
+        f"  CPU {figures['cpu_pct_total']} % of one core overall, "
+        f"{figures['cpu_pct_steady']} % after warm-up (target <= 1)"
+    )
+    if figures["max_rss_mb"] > TARGET_MB:
+        figures["import_profile_us"] = import_profile(figures["role"])
+        print("  largest cumulative imports (python -X importtime):")
+        for name, micros in figures["import_profile_us"]:
+            print(f"    {micros / 1000:8.1f} ms  {name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--role", choices=(*ROLES, "both"), default="both")
     parser.add_argument("--duration", type=float, default=300.0)
     parser.add_argument("--quick", action="store_true", help="60 s instead of --duration")
     parser.add_argument("--interval", type=float, default=30.0, help="agent telemetry interval")
     args = parser.parse_args()
-    figures = run(60.0 if args.quick else args.duration, args.interval)
-    print(
-        f"agent over {figures['duration_s']:.0f} s at {figures['interval_s']:g} s interval "
-        f"({figures['telemetry_received']} telemetry messages received)"
-    )
-    print(f"max RSS {figures['max_rss_mb']} MB (target <= 30)")
-    print(
-        f"CPU {figures['cpu_pct_total']} % of one core overall, {figures['cpu_pct_steady']} % after warm-up "
-        "(target <= 1)"
-    )
-    if figures["max_rss_mb"] > 30:
-        figures["import_profile_us"] = import_profile()
-        print("largest cumulative imports (python -X importtime):")
-        for name, micros in figures["import_profile_us"]:
-            print(f"  {micros / 1000:8.1f} ms  {name}")
-    write_result("agent_footprint", figures)
+    results = {}
+    for role in ROLES if args.role == "both" else (args.role,):
+        results[role] = run(role, 60.0 if args.quick else args.duration, args.interval)
+        report(results[role])
+    write_result("agent_footprint", {"target_max_rss_mb": TARGET_MB, "roles": results})
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ A version above the applied one is validated as a whole: any unknown key or bad 
 (nothing is applied) and the report carries the reason. Versions at or below the applied one are
 ignored and the applied version is reported again, so the controller always learns where we are.
 A changed ``portal`` object is applied to the gateway before anything is stored; if that fails the
-gateway keeps its previous setup and the version is rejected with the reason.
+gateway keeps its previous setup and the version is rejected with the reason. The portal is checked
+and applied through a ``PortalPort`` that only a router is given, so an STB never imports the gateway.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from station_protocol import (
 )
 
 from .errors import AgentError, PermanentError
-from .gateway.validate import PortalConfig, parse_config
 from .outbox import Outbox
+from .roles import PortalPort
 from .state import StateStore
 from .tunables import Tunables
 
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 
 APPLIED_KEY = "applied_config"
 PORTAL_KEY = "portal"
-PortalApplier = Callable[[Optional[PortalConfig]], None]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -59,16 +59,15 @@ def _log_level(value: Any) -> Any:
     return value.upper()
 
 
-def _portal(value: Any) -> Any:
-    return parse_config(value).to_dict()  # InvalidPortalArgs is a PermanentError naming the field
+NOT_A_ROUTER = "this agent is not a router (device.role must be 'router')"
 
 
 VALIDATORS: Dict[str, Callable[[Any], Any]] = {
     "telemetry.interval_s": _number(1, 86400),
     "commands.default_timeout_s": _number(1, 3600),
     "log_level": _log_level,
-    PORTAL_KEY: _portal,
 }
+KNOWN_KEYS = sorted([*VALIDATORS, PORTAL_KEY])
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
@@ -76,15 +75,15 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
     flat: Dict[str, Any] = {}
     for key, value in config.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and name not in VALIDATORS:
+        if isinstance(value, dict) and name not in VALIDATORS and name != PORTAL_KEY:
             flat.update(flatten(value, f"{name}."))
         else:
             flat[name] = value
     return flat
 
 
-def validate(config: Mapping[str, Any]) -> Dict[str, Any]:
-    """Checked, normalised flat config.
+def validate(config: Mapping[str, Any], portal: Optional[PortalPort] = None) -> Dict[str, Any]:
+    """Checked, normalised flat config; ``portal`` checks the ``portal`` object (routers only).
 
     Raises:
         PermanentError: an unknown key or a bad value (the message names it).
@@ -92,13 +91,19 @@ def validate(config: Mapping[str, Any]) -> Dict[str, Any]:
     checked: Dict[str, Any] = {}
     for key, value in sorted(flatten(config).items()):
         check = VALIDATORS.get(key)
+        if key == PORTAL_KEY:
+            check = portal.check if portal is not None else _not_a_router
         if check is None:
-            raise PermanentError(f"unknown key {key!r}; this agent supports {sorted(VALIDATORS)}")
+            raise PermanentError(f"unknown key {key!r}; this agent supports {KNOWN_KEYS}")
         try:
             checked[key] = check(value)
         except PermanentError as exc:
             raise PermanentError(f"{key}: {exc}") from None
     return checked
+
+
+def _not_a_router(value: Any) -> Any:
+    raise PermanentError(NOT_A_ROUTER)
 
 
 class DesiredConfig:
@@ -111,7 +116,7 @@ class DesiredConfig:
         store: StateStore,
         outbox: Outbox,
         tunables: Tunables,
-        portal: Optional[PortalApplier] = None,
+        portal: Optional[PortalPort] = None,
     ) -> None:
         self._device_id = device_id
         self._portal = portal
@@ -132,7 +137,7 @@ class DesiredConfig:
         self._apply(config)
         if self._portal is not None:
             try:
-                self._portal(_portal_config(config))
+                self._portal.apply(_portal_value(config))
             except AgentError as exc:  # keep the agent up: the enforcer retries, the controller can re-push
                 log.error("%s: portal could not be restored: %s", self._device_id, exc)
 
@@ -153,7 +158,7 @@ class DesiredConfig:
             log.debug("%s: desired config v%d <= applied v%d", self._device_id, desired.version, applied)
             return self._report(ConfigReported(version=applied, status="applied"))
         try:
-            checked = validate(desired.config)
+            checked = validate(desired.config, self._portal)
         except PermanentError as exc:
             log.warning("%s: desired config v%d rejected: %s", self._device_id, desired.version, exc)
             return self._report(ConfigReported(version=desired.version, status="rejected", error=str(exc)))
@@ -171,13 +176,11 @@ class DesiredConfig:
 
     def _apply_portal(self, checked: Mapping[str, Any]) -> None:
         if self._portal is None:
-            if PORTAL_KEY in checked:
-                raise PermanentError("portal: this agent is not a router (device.role must be 'router')")
-            return
+            return  # validate() refused a portal object already
         saved = self._store.get_json(APPLIED_KEY)
         before = saved.get("config", {}).get(PORTAL_KEY) if isinstance(saved, dict) else None
         if checked.get(PORTAL_KEY) != before:
-            self._portal(_portal_config(checked))
+            self._portal.apply(_portal_value(checked))
 
     def _apply(self, checked: Mapping[str, Any]) -> None:
         interval, timeout = self._defaults
@@ -196,6 +199,6 @@ class DesiredConfig:
         return report
 
 
-def _portal_config(checked: Mapping[str, Any]) -> Optional[PortalConfig]:
+def _portal_value(checked: Mapping[str, Any]) -> Optional[Mapping[str, Any]]:
     value = checked.get(PORTAL_KEY)
-    return parse_config(dict(value)) if isinstance(value, dict) else None
+    return value if isinstance(value, dict) else None

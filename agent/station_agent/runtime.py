@@ -1,4 +1,8 @@
-"""Composition root: builds the agent from its settings and runs its threads until the stop event."""
+"""Composition root: builds the agent from its settings and runs its threads until the stop event.
+
+Role-specific packages are imported here, lazily and only for the running role (``gateway`` for a
+router, ``content`` for an STB): each costs megabytes of RSS on a 256 MB box (docs/benchmarks.md).
+"""
 
 from __future__ import annotations
 
@@ -11,19 +15,15 @@ from typing import Callable, List, Optional
 from station_protocol import Birth, Channel, TopicError, parse_topic
 
 from . import AGENT_VERSION
-from .commands import ContentCommands, Diagnostics, DiagnosticsTargets, PortalCommands, Reboot, build_registry
+from .commands import Diagnostics, DiagnosticsTargets, Reboot, build_registry
 from .config import AgentConfig
-from .content.build import build_content_engine
-from .content.engine import SyncEngine
 from .desired_config import DesiredConfig
 from .dispatcher import Dispatcher
 from .enrollment import Identity, resolve_identity
-from .gateway.build import build_enforcer, build_gateway
-from .gateway.enforcer import EnforcerLoop
-from .gateway.gateway import Gateway
 from .mqtt import Link, LinkOptions, MqttLink
 from .outbox import Outbox, OutboxSender
 from .process import ProcessRunner, SubprocessRunner
+from .roles import RoleParts
 from .state import StateStore
 from .system_metrics import PsutilMetrics, SystemMetrics
 from .telemetry import TelemetryBuilder, TelemetryReporter
@@ -42,6 +42,21 @@ def read_boot_id(path: Path = BOOT_ID_PATH) -> str:
         return path.read_text(encoding="ascii").strip()[:64] or "unknown"
     except OSError:
         return "unknown"
+
+
+def build_role(
+    cfg: AgentConfig, role: str, *, device_id: str, store: StateStore, outbox: Outbox
+) -> RoleParts:
+    """The running role's parts; the imports stay inside so the other role's package is never loaded."""
+    if role == "router":
+        from .gateway.build import router_parts
+
+        return router_parts(cfg.gateway, device_id=device_id, store=store, outbox=outbox)
+    if role == "stb":
+        from .content.build import stb_parts
+
+        return stb_parts(cfg.state_dir, store=store, outbox=outbox, device_id=device_id)
+    return RoleParts()
 
 
 def _mqtt_link(options: LinkOptions, next_session: Callable[[], int], birth: Callable[[int], Birth]) -> Link:
@@ -70,22 +85,13 @@ class Agent:
         self.tunables = Tunables(
             telemetry_interval_s=cfg.telemetry.interval_s, command_timeout_s=cfg.commands.default_timeout_s
         )
-        self.gateway: Optional[Gateway] = None
-        self.enforcer: Optional[EnforcerLoop] = None
-        if identity.role == "router":
-            self.gateway = build_gateway(cfg.gateway, device_id=dev, store=self.store, outbox=self.outbox)
-            self.enforcer = build_enforcer(cfg.gateway, self.gateway)
-        self.content: Optional[SyncEngine] = None
-        if identity.role == "stb":
-            self.content = build_content_engine(
-                cfg.state_dir, store=self.store, outbox=self.outbox, device_id=dev
-            )
+        self.role = build_role(cfg, identity.role, device_id=dev, store=self.store, outbox=self.outbox)
         self.desired = DesiredConfig(
             device_id=dev,
             store=self.store,
             outbox=self.outbox,
             tunables=self.tunables,
-            portal=self.gateway.apply_config if self.gateway is not None else None,
+            portal=self.role.portal,
         )
         self.desired.restore()  # a router rebuilds its portal table, classes and splash server here
         self._metrics = metrics
@@ -107,8 +113,7 @@ class Agent:
                 ),
                 queue_depth=self.outbox.depth,
             ),
-            portal=PortalCommands(self.gateway) if self.gateway is not None else None,
-            content=ContentCommands(self.content) if self.content is not None else None,
+            role=self.role.handlers,
         )
         self.capabilities = tuple(sorted(handlers)) + ("config", "telemetry")
         self.dispatcher = Dispatcher(
@@ -198,14 +203,10 @@ class Agent:
             threading.Thread(target=self._work_commands, args=(stop,), name="command-worker", daemon=True),
             threading.Thread(target=sender.run, name="outbox-sender", daemon=True),
         ]
-        if self.enforcer is not None:
-            threads.append(
-                threading.Thread(target=self.enforcer.run, args=(stop,), name="portal", daemon=True)
-            )
-        if self.content is not None:
-            threads.append(
-                threading.Thread(target=self.content.run, args=(stop,), name="content-sync", daemon=True)
-            )
+        threads += [
+            threading.Thread(target=loop, args=(stop,), name=name, daemon=True)
+            for name, loop in self.role.loops
+        ]
         log.info(
             "%s: agent %s starting (role %s)", self.identity.device_id, AGENT_VERSION, self.identity.role
         )
@@ -218,8 +219,7 @@ class Agent:
         for thread in threads:
             thread.join(timeout=10.0)
         self.link.stop()
-        if self.gateway is not None:
-            self.gateway.close()  # the nft table and tc classes stay: clients remain online meanwhile
+        self.role.close()
         self.store.close()
         log.info("%s: stopped", self.identity.device_id)
 

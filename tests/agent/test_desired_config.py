@@ -63,7 +63,7 @@ def test_same_or_older_version_is_ignored_and_the_applied_one_reported(
         ({"telemetry": {"interval_s": 0}}, "telemetry.interval_s: must be a number between 1 and 86400"),
         ({"telemetry.interval_s": "fast"}, "telemetry.interval_s: must be a number"),
         ({"captive": {"enabled": True}}, "unknown key 'captive.enabled'"),
-        ({"portal": {"enabled": True}}, "portal: missing key(s) ['lan_interface'"),
+        ({"portal": {"enabled": True}}, "portal: this agent is not a router"),  # this one is an STB
         ({"log_level": "LOUD"}, "log_level: must be one of"),
     ],
 )

@@ -1,23 +1,23 @@
-"""Command handlers by name; ``build_registry`` wires them to the agent's services."""
+"""Command handlers by name; ``build_registry`` wires them to the agent's services.
+
+The role-specific handlers (``portal.py`` for routers, ``content.py`` for STBs) are not imported here:
+they pull in their role's package, and the runtime loads only the running role's (roles.py).
+"""
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Mapping, Optional
 
 from .base import CommandContext, Handler
-from .content import ContentCommands
 from .diagnostics import Diagnostics, DiagnosticsTargets
 from .ping import ping
-from .portal import PortalCommands
 from .reboot import Reboot
 
 __all__ = [
     "CommandContext",
-    "ContentCommands",
     "Diagnostics",
     "DiagnosticsTargets",
     "Handler",
-    "PortalCommands",
     "Reboot",
     "build_registry",
     "ping",
@@ -25,16 +25,9 @@ __all__ = [
 
 
 def build_registry(
-    *,
-    reboot: Reboot,
-    diagnostics: Diagnostics,
-    portal: Optional[PortalCommands] = None,
-    content: Optional[ContentCommands] = None,
+    *, reboot: Reboot, diagnostics: Diagnostics, role: Optional[Mapping[str, Handler]] = None
 ) -> Dict[str, Handler]:
-    """``portal`` is given only to role ``router`` agents, ``content`` only to role ``stb``."""
+    """The common handlers plus the running role's (``portal.*`` on a router, ``content.*`` on an STB)."""
     handlers: Dict[str, Handler] = {"ping": ping, "reboot": reboot, "diagnostics": diagnostics}
-    if portal is not None:
-        handlers.update(portal.handlers())
-    if content is not None:
-        handlers.update(content.handlers())
+    handlers.update(role or {})
     return handlers

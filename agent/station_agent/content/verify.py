@@ -1,25 +1,31 @@
-"""Manifest signature check against pinned keys (the agent's only ``cryptography`` importer)."""
+"""Manifest signature check against pinned keys (the agent's only ``cryptography`` importer).
+
+``cryptography`` is imported on the first check, not at start: its bundled OpenSSL costs ~7 MB RSS,
+which an idle STB (most of its life) does not need to carry.
+"""
 
 from __future__ import annotations
 
 import base64
 import logging
 from pathlib import Path
-from typing import Dict
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from typing import TYPE_CHECKING, Dict
 
 from station_protocol.content import Manifest, canonical_bytes, key_id_of, parse_manifest, split_document
 from station_protocol.errors import MalformedMessage
 
 from .errors import ManifestRejected
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 log = logging.getLogger(__name__)
 
 
 def load_pinned_keys(directory: Path) -> Dict[str, Ed25519PublicKey]:
     """``{key_id: key}`` from ``directory/*.pub`` (base64 of the raw 32-byte key); bad files are skipped."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     keys: Dict[str, Ed25519PublicKey] = {}
     if not directory.is_dir():
         return keys
@@ -34,6 +40,8 @@ def load_pinned_keys(directory: Path) -> Dict[str, Ed25519PublicKey]:
 
 def verify_document(raw: bytes, keys: Dict[str, Ed25519PublicKey]) -> Manifest:
     """The manifest, if one signature by a pinned key verifies; otherwise ManifestRejected."""
+    from cryptography.exceptions import InvalidSignature
+
     try:
         body, signatures = split_document(raw)
     except MalformedMessage as exc:

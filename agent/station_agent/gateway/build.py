@@ -1,11 +1,16 @@
-"""Builds a Gateway and its enforcer loop from the agent settings with the real adapters."""
+"""Builds a Gateway and its enforcer loop from the agent settings with the real adapters.
+
+``router_parts`` is what the runtime loads for role ``router`` (and only for it, see roles.py).
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, Mapping, Optional
 
+from ..commands.portal import PortalCommands
 from ..config import GatewaySettings
 from ..outbox import Outbox
+from ..roles import RoleParts
 from ..state import StateStore
 from .dhcp_option import DhcpOptionFile
 from .enforcer import EnforcerLoop
@@ -14,6 +19,20 @@ from .neighbours import Neighbours, ProcArp
 from .nft import Firewall, SubprocessNft
 from .splash import SplashServer, interface_ipv4
 from .tc import Shaper, SubprocessTc
+from .validate import parse_config
+
+
+class GatewayPortal:
+    """The ``PortalPort`` of desired config: checks with ``parse_config``, applies to the gateway."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    def check(self, value: Any) -> Dict[str, Any]:
+        return parse_config(value).to_dict()  # InvalidPortalArgs is a PermanentError naming the field
+
+    def apply(self, value: Optional[Mapping[str, Any]]) -> None:
+        self._gateway.apply_config(parse_config(dict(value)) if value is not None else None)
 
 
 def build_gateway(
@@ -55,3 +74,17 @@ def build_enforcer(settings: GatewaySettings, gateway: Gateway) -> EnforcerLoop:
     )
     gateway.on_sessions_changed = loop.wake
     return loop
+
+
+def router_parts(
+    settings: GatewaySettings, *, device_id: str, store: StateStore, outbox: Outbox
+) -> RoleParts:
+    """The gateway, its ``portal.*`` handlers and the enforcer loop of a router agent."""
+    gateway = build_gateway(settings, device_id=device_id, store=store, outbox=outbox)
+    enforcer = build_enforcer(settings, gateway)
+    return RoleParts(
+        handlers=PortalCommands(gateway).handlers(),
+        loops=[("portal", enforcer.run)],
+        portal=GatewayPortal(gateway),
+        close=gateway.close,  # the nft table and tc classes stay: clients remain online meanwhile
+    )

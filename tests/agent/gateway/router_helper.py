@@ -15,11 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any, Dict
 
-from station_agent.commands import CommandContext, PortalCommands
+from station_agent.commands import CommandContext
+from station_agent.commands.portal import PortalCommands
 from station_agent.config import GatewaySettings
 from station_agent.desired_config import DesiredConfig
 from station_agent.errors import AgentError
-from station_agent.gateway.build import build_gateway
+from station_agent.gateway.build import GatewayPortal, build_gateway
 from station_agent.outbox import Outbox
 from station_agent.state import StateStore
 from station_agent.tunables import Tunables
@@ -40,7 +41,7 @@ def main(state_dir: str) -> None:
         store=store,
         outbox=outbox,
         tunables=Tunables(telemetry_interval_s=30, command_timeout_s=30),
-        portal=gateway.apply_config,
+        portal=GatewayPortal(gateway),
     )
     desired.restore()
     handlers = PortalCommands(gateway).handlers()

@@ -6,13 +6,13 @@ from typing import Any, Dict
 
 import pytest
 
-from station_agent.commands import PortalCommands
+from station_agent.commands.portal import PortalCommands
 from station_agent.dispatcher import Dispatcher
 from station_agent.gateway.gateway import Gateway
 from station_agent.outbox import Outbox
 from station_agent.state import StateStore
 from station_agent.tunables import Tunables
-from station_protocol import Channel, Command, encode, make, topic
+from station_protocol import Channel, Command, encode, make, now_ms, topic
 
 from .conftest import DEVICE, events, make_gateway
 from .fakes import FakeClock, FakeNft, FakeTc
@@ -33,7 +33,7 @@ def dispatcher(store: StateStore, outbox: Outbox, gateway: Gateway, tunables: Tu
 
 
 def run(dispatcher: Dispatcher, name: str, args: Dict[str, Any], cid: str) -> Dict[str, Any]:
-    cmd = Command(name=name, expires_at=2**62, args=args)
+    cmd = Command(name=name, expires_at=now_ms() + 3_600_000, args=args)
     result = dispatcher.handle(topic(DEVICE, Channel.CMD), encode(make(DEVICE, cmd, msg_id=cid)))
     assert result is not None
     return {"status": result.status, "error": result.error, "output": result.output}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from station_agent.desired_config import DesiredConfig
+from station_agent.gateway.build import GatewayPortal
 from station_agent.gateway.gateway import Gateway
 from station_agent.outbox import Outbox
 from station_agent.state import StateStore
@@ -15,7 +16,7 @@ from .fakes import FakeClock, FakeNft, FakeTc
 
 def desired(store: StateStore, outbox: Outbox, tunables: Tunables, gateway: Gateway) -> DesiredConfig:
     return DesiredConfig(
-        device_id=DEVICE, store=store, outbox=outbox, tunables=tunables, portal=gateway.apply_config
+        device_id=DEVICE, store=store, outbox=outbox, tunables=tunables, portal=GatewayPortal(gateway)
     )
 
 
@@ -24,6 +25,16 @@ def test_stb_refuses_portal(store: StateStore, outbox: Outbox, tunables: Tunable
     report = stb.offer(ConfigDesired(version=1, config={"portal": CONFIG}))
     assert report.status == "rejected"
     assert "not a router" in str(report.error)
+
+
+def test_router_checks_the_whole_portal_object_before_applying(
+    store: StateStore, outbox: Outbox, tunables: Tunables, nft: FakeNft, tc: FakeTc, clock: FakeClock
+) -> None:
+    dc = desired(store, outbox, tunables, make_gateway(store, outbox, nft, tc, clock))
+    report = dc.offer(ConfigDesired(version=1, config={"portal": {"enabled": True}}))
+    assert (report.status, dc.applied_version) == ("rejected", 0)
+    assert "portal: missing key(s) ['lan_interface'" in str(report.error)
+    assert not nft.loaded
 
 
 def test_enable_change_and_disable(
