@@ -52,9 +52,10 @@ class EnrollmentSettings:
     controller_url: str = ""
     token: str = ""
     serial: str = ""
-    timeout_s: float = 10.0
-    retry_min_s: float = 1.0
-    retry_max_s: float = 300.0
+    timeout_s: float = 10.0  # per request
+    retry_min_s: float = 1.0  # first backoff step; doubles per failed attempt (full jitter)
+    retry_max_s: float = 300.0  # backoff ceiling without a Retry-After
+    retry_after_max_s: float = 3600.0  # longest wait a server's Retry-After (or any delay) may impose
 
     @property
     def configured(self) -> bool:
@@ -248,6 +249,7 @@ def validate(cfg: AgentConfig) -> None:
     """Cross-field checks; every failure says which key to fix."""
     _validate_identity(cfg)
     _validate_mqtt(cfg.mqtt)
+    _validate_enrollment_retry(cfg.enrollment)
     _check(cfg.telemetry.interval_s >= 1.0, "telemetry.interval_s must be >= 1")
     _check(cfg.outbox.max_messages >= 10, "outbox.max_messages must be >= 10")
     _check(cfg.outbox.max_bytes >= MIN_OUTBOX_BYTES, f"outbox.max_bytes must be >= {MIN_OUTBOX_BYTES}")
@@ -296,6 +298,14 @@ def _validate_identity(cfg: AgentConfig) -> None:
         _check(
             bool(cfg.enrollment.serial or cfg.device.serial), "enrollment.serial or device.serial is required"
         )
+
+
+def _validate_enrollment_retry(e: EnrollmentSettings) -> None:
+    _check(e.timeout_s > 0, "enrollment.timeout_s must be > 0")
+    _check(
+        0 < e.retry_min_s <= e.retry_max_s <= e.retry_after_max_s,
+        "need 0 < enrollment.retry_min_s <= retry_max_s <= retry_after_max_s",
+    )
 
 
 def _validate_mqtt(mqtt: MqttSettings) -> None:

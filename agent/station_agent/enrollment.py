@@ -1,4 +1,12 @@
-"""First start: trade the one-time token for device credentials, kept in ``state_dir/credentials.json``."""
+"""First start: trade the one-time token for device credentials, kept in ``state_dir/credentials.json``.
+
+Which answers are final: 2xx enrolls; 408, 425, 429, 5xx, a body saying ``"retryable": true`` and
+network errors are retried forever (jittered exponential backoff, and at least the server's
+``Retry-After``), because giving up would leave a box in a village room dead until someone visits;
+any other 4xx (401 token invalid, used or expired; 403; 410; 422 malformed request) is permanent:
+the token will never work, and the message says to issue a new one. ``urllib`` is imported only when
+this device actually enrolls: an enrolled agent does not carry it.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +15,27 @@ import logging
 import os
 import tempfile
 import threading
-import urllib.error
-import urllib.request
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Callable, Optional, Tuple
 
 from station_protocol import ProtocolError
 from station_protocol.enrollment import ENROLL_PATH, EnrollRequest, EnrollResponse
 
 from . import AGENT_VERSION
-from .backoff import backoff_delay
 from .config import AgentConfig, EnrollmentSettings
-from .errors import ConfigError, EnrollmentError, RetryableError
+from .errors import ConfigError, EnrollmentError, RetryableError, Throttled
+from .retry_after import parse_retry_after, retry_delay
+
+if TYPE_CHECKING:
+    import urllib.error
 
 log = logging.getLogger(__name__)
 
 CREDENTIALS_FILE = "credentials.json"
+RETRY_STATUSES = frozenset({408, 425, 429})  # 4xx that mean "later", not "never"
+Wait = Callable[[float], bool]  # sleeps up to n seconds; True when the agent is stopping
 
 
 @dataclass(frozen=True)
@@ -77,13 +89,19 @@ def save_credentials(state_dir: Path, creds: EnrollResponse) -> None:
         raise
 
 
-def request_once(settings: EnrollmentSettings, request: EnrollRequest) -> EnrollResponse:
-    """One POST to the controller.
+def request_once(
+    settings: EnrollmentSettings, request: EnrollRequest, *, clock: Callable[[], float] = time.time
+) -> EnrollResponse:
+    """One POST to the controller; ``clock`` (epoch seconds) turns a Retry-After date into a delay.
 
     Raises:
-        EnrollmentError: 4xx, or a 2xx body that is not an EnrollResponse.
-        RetryableError: 5xx or a network failure.
+        EnrollmentError: a final 4xx, or a 2xx body that is not an EnrollResponse.
+        Throttled: 429 or 503, with the server's Retry-After.
+        RetryableError: another 5xx, 408/425, or a network failure.
     """
+    import urllib.error
+    import urllib.request
+
     url = settings.controller_url.rstrip("/") + ENROLL_PATH
     body = json.dumps(request.to_dict()).encode()
     req = urllib.request.Request(  # noqa: S310 - http(s) is checked in config.validate
@@ -93,12 +111,7 @@ def request_once(settings: EnrollmentSettings, request: EnrollRequest) -> Enroll
         with urllib.request.urlopen(req, timeout=settings.timeout_s) as resp:  # noqa: S310 - http(s) checked in config
             raw = resp.read()
     except urllib.error.HTTPError as exc:
-        message = _server_message(exc)
-        if 400 <= exc.code < 500:
-            raise EnrollmentError(
-                f"controller refused enrollment ({exc.code}): {message}; ask for a new token"
-            ) from None
-        raise RetryableError(f"controller error {exc.code}: {message}") from None
+        raise _refusal(exc, parse_retry_after(exc.headers.get("Retry-After"), clock())) from None
     except (urllib.error.URLError, OSError) as exc:
         raise RetryableError(f"cannot reach {url}: {exc}") from None
     try:
@@ -107,42 +120,89 @@ def request_once(settings: EnrollmentSettings, request: EnrollRequest) -> Enroll
         raise EnrollmentError(f"controller answered with an invalid enrollment response: {exc}") from None
 
 
-def _server_message(exc: urllib.error.HTTPError) -> str:
+def _refusal(exc: urllib.error.HTTPError, retry_after_s: Optional[float]) -> Exception:
+    """The error for a non-2xx answer: Throttled / RetryableError to try again, EnrollmentError if final."""
+    message, retryable = _server_message(exc)
+    if exc.code in (429, 503):
+        return Throttled(
+            f"controller answered {exc.code}: {message}", status=exc.code, retry_after_s=retry_after_s
+        )
+    if exc.code in RETRY_STATUSES or exc.code >= 500 or retryable:
+        return RetryableError(f"controller answered {exc.code}: {message}")
+    return EnrollmentError(f"controller refused enrollment ({exc.code}): {message}; ask for a new token")
+
+
+def _server_message(exc: urllib.error.HTTPError) -> Tuple[str, bool]:
+    """The error body's detail and its ``retryable`` flag (the controller's error format)."""
     try:
         text = exc.read().decode("utf-8", errors="replace")[:500]
     except OSError:
-        return str(exc.reason)
+        return str(exc.reason), False
     try:
         data = json.loads(text)
     except ValueError:
-        return text or str(exc.reason)
+        return text or str(exc.reason), False
     if isinstance(data, dict):
-        return str(data.get("detail") or data.get("error") or data.get("message") or text)
-    return text
+        detail = data.get("detail") or data.get("error") or data.get("message") or text
+        return str(detail), data.get("retryable") is True
+    return text, False
 
 
 def enroll(
-    settings: EnrollmentSettings, *, serial: str, stop: threading.Event, max_attempts: Optional[int] = None
+    settings: EnrollmentSettings,
+    *,
+    serial: str,
+    stop: threading.Event,
+    max_attempts: Optional[int] = None,
+    wait: Optional[Wait] = None,
+    clock: Callable[[], float] = time.time,
 ) -> EnrollResponse:
-    """Retry ``request_once`` with jittered backoff until it succeeds, fails permanently or ``stop`` is set.
+    """Retry ``request_once`` until it succeeds, fails permanently or ``stop`` is set (forever by default).
+
+    ``wait`` (default ``stop.wait``) and ``clock`` are injectable so tests need not sleep.
 
     Raises:
-        EnrollmentError: refused by the controller.
+        EnrollmentError: refused by the controller for good.
         RetryableError: stopped, or ``max_attempts`` used up.
     """
     request = EnrollRequest(serial=serial, token=settings.token, agent_version=AGENT_VERSION)
+    sleep = wait or stop.wait
     attempt = 0
     while True:
         try:
-            return request_once(settings, request)
+            return request_once(settings, request, clock=clock)
         except RetryableError as exc:
             attempt += 1
             if max_attempts is not None and attempt >= max_attempts:
                 raise
-            delay = backoff_delay(attempt - 1, settings.retry_min_s, settings.retry_max_s)
-            log.warning("%s: enrollment failed (%s); retrying in %.1fs", serial, exc, delay)
-            if stop.wait(delay):
+            if sleep(_next_delay(settings, serial, attempt, exc)):
                 raise RetryableError("stopped before enrollment finished") from None
+
+
+def _next_delay(settings: EnrollmentSettings, serial: str, attempt: int, exc: RetryableError) -> float:
+    retry_after = exc.retry_after_s if isinstance(exc, Throttled) else None
+    delay = retry_delay(
+        attempt - 1,
+        retry_after,
+        minimum=settings.retry_min_s,
+        maximum=settings.retry_max_s,
+        cap_s=settings.retry_after_max_s,
+    )
+    if isinstance(exc, Throttled):
+        asked = f"Retry-After {retry_after:.0f}s" if retry_after is not None else "no Retry-After"
+        log.warning(
+            "%s: enrollment throttled (%s, %s); waiting %.1fs before attempt %d",
+            serial,
+            exc,
+            asked,
+            delay,
+            attempt + 1,
+        )
+    else:
+        log.warning(
+            "%s: enrollment failed (%s); retrying in %.1fs (attempt %d)", serial, exc, delay, attempt + 1
+        )
+    return delay
 
 
 def resolve_identity(cfg: AgentConfig, *, stop: threading.Event) -> Identity:

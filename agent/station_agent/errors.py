@@ -2,6 +2,7 @@
 
 AgentError
  ├── RetryableError    transient (network, broker, controller 5xx): try again later with backoff
+ │    └── Throttled    the server answered 429/503: wait at least ``retry_after_s`` (its Retry-After)
  ├── PermanentError    will not succeed by retrying (bad input, 4xx, unsupported): report and move on
  │    └── CommandRejected  a command's arguments are invalid: answered ``rejected``, fix the sender
  ├── AlreadyApplied    a command id was applied before: answer with the stored result
@@ -20,6 +21,15 @@ class AgentError(Exception):
 
 class RetryableError(AgentError):
     """Transient failure; the same call may succeed later."""
+
+
+class Throttled(RetryableError):
+    """The server asked us to come back later; ``retry_after_s`` is its Retry-After (None: not given)."""
+
+    def __init__(self, message: str, *, status: int, retry_after_s: Optional[float] = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after_s = retry_after_s
 
 
 class PermanentError(AgentError):

@@ -1,15 +1,17 @@
-"""Enrollment against a tiny local HTTP server: success, refusal, retry, stored credentials."""
+"""Enrollment against a tiny local HTTP server: success, refusal, retry, 429 + Retry-After, credentials."""
 
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import stat
 import threading
 from dataclasses import replace
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -36,10 +38,10 @@ ENROLLED = EnrollResponse(
 
 
 class FakeController:
-    """Answers POST /api/v1/enroll with the queued (status, body) pairs; records requests."""
+    """Answers POST /api/v1/enroll with the queued (status, body[, headers]) answers; records requests."""
 
     def __init__(self) -> None:
-        self.answers: List[Tuple[int, Dict[str, Any]]] = []
+        self.answers: List[Tuple[Any, ...]] = []
         self.requests: List[Tuple[str, Dict[str, Any]]] = []
         controller = self
 
@@ -47,11 +49,13 @@ class FakeController:
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 controller.requests.append((self.path, body))
-                status, answer = (
+                status, answer, *extra = (
                     controller.answers.pop(0) if controller.answers else (500, {"detail": "empty"})
                 )
                 data = json.dumps(answer).encode()
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -159,3 +163,87 @@ def test_corrupt_credentials_file_says_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "credentials.json").write_text("{", encoding="utf-8")
     with pytest.raises(ConfigError, match="delete it and enroll again"):
         load_credentials(tmp_path)
+
+
+class Sleeper:
+    """The injected wait: records each requested delay instead of sleeping; ``stop_after`` ends the loop."""
+
+    def __init__(self, stop_after: Optional[int] = None) -> None:
+        self.delays: List[float] = []
+        self.stop_after = stop_after
+
+    def __call__(self, seconds: float) -> bool:
+        self.delays.append(seconds)
+        return self.stop_after is not None and len(self.delays) >= self.stop_after
+
+
+RATE_LIMITED = {"error": "rate_limited", "detail": "too many failed attempts", "retryable": True}
+CLOCK = 1_800_000_000.0  # the injected "now" (epoch seconds) that Retry-After dates are measured from
+
+
+def test_429_is_retried_after_retry_after_seconds_and_date_until_enrolled(
+    controller: FakeController, caplog: pytest.LogCaptureFixture
+) -> None:
+    controller.answers += [
+        (429, RATE_LIMITED, {"Retry-After": "7"}),
+        (429, RATE_LIMITED, {"Retry-After": formatdate(CLOCK + 40, usegmt=True)}),
+        (201, ENROLLED.to_dict()),
+    ]
+    sleeper = Sleeper()
+    with caplog.at_level(logging.WARNING, logger="station_agent.enrollment"):
+        got = enroll(
+            settings(controller.url),
+            serial="SN-42",
+            stop=threading.Event(),
+            wait=sleeper,
+            clock=lambda: CLOCK,
+        )
+    assert got == ENROLLED
+    assert len(controller.requests) == 3
+    first, second = sleeper.delays
+    # at least what the server asked for, plus at most retry_min_s (0.01 s) of jitter
+    assert 7.0 <= first <= 7.01
+    assert 40.0 <= second <= 40.01
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("throttled" in m and "429" in m and "Retry-After 7s" in m for m in messages), messages
+    assert any("Retry-After 40s" in m for m in messages), messages
+
+
+def test_429_never_gives_up_and_a_huge_retry_after_is_capped(controller: FakeController) -> None:
+    controller.answers += [(429, RATE_LIMITED, {"Retry-After": "999999"})] * 6
+    capped = replace(settings(controller.url), retry_after_max_s=120.0)
+    sleeper = Sleeper(stop_after=6)
+    with pytest.raises(RetryableError, match="stopped before enrollment finished"):
+        enroll(capped, serial="SN-42", stop=threading.Event(), wait=sleeper, clock=lambda: CLOCK)
+    assert len(controller.requests) == 6  # still asking after six refusals: only the stop ends it
+    assert sleeper.delays == [120.0] * 6
+
+
+def test_429_without_retry_after_backs_off_exponentially(controller: FakeController) -> None:
+    controller.answers += [(429, RATE_LIMITED)] * 4 + [(200, ENROLLED.to_dict())]
+    slow = replace(settings(controller.url), retry_min_s=1.0, retry_max_s=300.0)
+    sleeper = Sleeper()
+    assert enroll(slow, serial="SN-42", stop=threading.Event(), wait=sleeper, clock=lambda: CLOCK) == ENROLLED
+    ceilings = [1.0, 2.0, 4.0, 8.0]  # full jitter within [retry_min_s, min * 2**attempt]
+    assert all(1.0 <= d <= c for d, c in zip(sleeper.delays, ceilings)), sleeper.delays
+    assert len(sleeper.delays) == 4
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 410, 422])
+def test_definitive_refusals_are_permanent(controller: FakeController, status: int) -> None:
+    controller.answers.append((status, {"error": "x", "detail": "token invalid or used", "retryable": False}))
+    sleeper = Sleeper()
+    with pytest.raises(EnrollmentError, match=f"{status}.*token invalid or used.*new token"):
+        enroll(settings(controller.url), serial="SN-42", stop=threading.Event(), wait=sleeper)
+    assert sleeper.delays == []
+    assert len(controller.requests) == 1
+
+
+def test_a_4xx_the_server_marks_retryable_is_retried(controller: FakeController) -> None:
+    controller.answers += [
+        (409, {"error": "conflict", "detail": "busy", "retryable": True}),
+        (200, ENROLLED.to_dict()),
+    ]
+    sleeper = Sleeper()
+    assert enroll(settings(controller.url), serial="SN-42", stop=threading.Event(), wait=sleeper) == ENROLLED
+    assert len(sleeper.delays) == 1
