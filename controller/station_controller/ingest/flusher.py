@@ -10,7 +10,8 @@ from collections.abc import Callable
 from ..observability.metrics import IngestStats
 from ..supervisor import SupervisedThread
 from .devices import KnownDevices
-from .presence import PresenceRepository, PresenceStore
+from .presence import PresenceRepository, PresenceStore, Row
+from .registry_io import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,9 @@ class PresenceFlusher:
         interval_s: float,
         refresh_s: float = 5.0,
         housekeeping: Callable[[], None] | None = None,
+        is_outage: Callable[[BaseException], bool] = is_outage,
     ) -> None:
+        self._is_outage = is_outage
         self._presence = presence
         self._repository = repository
         self._known = known
@@ -81,16 +84,47 @@ class PresenceFlusher:
             self._presence.forget(device_id)
 
     def flush_once(self) -> int:
-        """Write every changed device in one transaction; on failure keep the changes for next time."""
+        """Write every changed device in one transaction; returns how many rows were written.
+
+        A database outage keeps every change for the next flush. A row the database refuses is found by
+        halving the batch; the other devices' rows are written, the refused one is dropped and counted.
+        """
         rows = self._presence.take_dirty()
         if not rows:
             return 0
-        try:
-            self._repository.write_presence(rows)
-        except Exception:
-            log.exception("presence flush of %d devices failed; retrying next interval", len(rows))
+        written, unwritten = self._write_isolating(rows)
+        if unwritten:
             self._stats.inc("presence_flush_errors")
-            self._presence.restore(rows)
-            return 0
-        self._stats.inc("presence_flushes")
-        return len(rows)
+            self._presence.restore(unwritten)
+        if written:
+            self._stats.inc("presence_flushes")
+        return written
+
+    def _write_isolating(self, rows: list[Row]) -> tuple[int, list[Row]]:
+        """(rows written, rows to keep for the next flush); depth-first halves, left first."""
+        parts = [rows]
+        written = 0
+        refused: list[tuple[Row, Exception]] = []
+        while parts:
+            part = parts.pop()
+            try:
+                self._repository.write_presence(part)
+            except Exception as exc:
+                if self._is_outage(exc):
+                    log.warning("presence flush of %d devices failed, will retry: %s", len(rows), exc)
+                    return written, part + [row for later in reversed(parts) for row in later]
+                if len(part) > 1:
+                    middle = len(part) // 2
+                    parts += [part[middle:], part[:middle]]
+                else:
+                    refused.append((part[0], exc))
+                continue
+            written += len(part)
+        if len(refused) == len(rows) > 1:
+            # Every device failed alike: a fault of the database or of this code, not of one device.
+            log.error("presence flush: all %d rows failed, will retry: %s", len(rows), refused[0][1])
+            return 0, rows
+        for row, error in refused:
+            self._stats.inc("presence_rows_rejected")
+            log.error("%s: the registry refused this device's presence row, dropped: %s", row["id"], error)
+        return written, []

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from station_protocol import Birth, Death, InterfaceCounters, Telemetry
 
 from ..observability.metrics import IngestStats
+from ..registry.bounded import bounded_json, clean_text, int_or_none
 
 log = logging.getLogger(__name__)
 Row = dict[str, Any]
@@ -50,8 +51,14 @@ def _utc(epoch_s: float | datetime) -> datetime:
     return datetime.fromtimestamp(epoch_s, tz=timezone.utc)
 
 
+def _latest(sample: Telemetry | dict[str, Any]) -> Any:
+    return bounded_json(sample_dict(sample), depth=3)
+
+
 # The hot path stores raw values; they become column values once per flush, not once per message.
-_TO_COLUMN: dict[str, Callable[[Any], Any]] = {"last_seen_at": _utc, "latest_at": _utc, "latest": sample_dict}
+_TO_COLUMN: dict[str, Callable[[Any], Any]] = {"last_seen_at": _utc, "latest_at": _utc, "latest": _latest}
+_TOKEN_CHARS = 64  # agent_version, boot_id: String(64) columns
+_MAX_CAPABILITIES = 64
 
 
 def link_rates(sample: Telemetry) -> tuple[float, float]:
@@ -63,7 +70,11 @@ def link_rates(sample: Telemetry) -> tuple[float, float]:
 class PresenceStore:
     """Folds births, deaths and samples into per-device state; ``take_dirty`` yields registry rows."""
 
-    def __init__(self, *, stats: IngestStats, offline_after_s: float) -> None:
+    def __init__(
+        self, *, stats: IngestStats, offline_after_s: float, max_clock_skew_s: float = 2 * 86400.0
+    ) -> None:
+        self._stats = stats
+        self._max_skew = max_clock_skew_s
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         self._dirty: set[str] = set()
@@ -114,22 +125,16 @@ class PresenceStore:
         self._change(device_id, entry, last_seen_at=now)
 
     def birth(self, device_id: str, birth: Birth, now: float) -> None:
+        columns = _birth_columns(birth)
+        if columns.get("session") is None or "reported_config_version" not in columns:
+            log.warning("%s: birth with an integer outside its column's range; kept out", device_id)
+            self._stats.inc("presence_values_clamped")
         with self._lock:
             entry = self._entry(device_id)
             entry.session = birth.session
             self._set_online(device_id, entry, True)
             self._seen(device_id, entry, now)
-            self._change(
-                device_id,
-                entry,
-                online=True,
-                agent_version=birth.agent_version,
-                boot_id=birth.boot_id,
-                session=birth.session,
-                hardware=dict(birth.hardware),
-                capabilities=list(birth.capabilities),
-                reported_config_version=birth.config_version,
-            )
+            self._change(device_id, entry, online=True, **columns)
 
     def death(self, device_id: str, death: Death) -> bool:
         """Mark offline; False (ignored) when the will belongs to a session older than the current birth."""
@@ -149,6 +154,11 @@ class PresenceStore:
 
     def telemetry(self, device_id: str, sample: Telemetry, ts_ms: int, now: float) -> None:
         rx_bps, tx_bps = link_rates(sample)
+        sample_at = _sane_time(ts_ms, now, self._max_skew)
+        if sample_at is None:
+            log.warning("%s: sample time far from the receive time; presence keeps the latter", device_id)
+            self._stats.inc("presence_values_clamped")
+            sample_at = now
         with self._lock:
             entry = self._entry(device_id)
             self._seen(device_id, entry, now)
@@ -156,16 +166,18 @@ class PresenceStore:
                 device_id,
                 entry,
                 latest=sample,
-                latest_at=ts_ms / 1000.0,
+                latest_at=sample_at,
                 rx_bps=rx_bps,
                 tx_bps=tx_bps,
             )
 
     def config_reported(self, device_id: str, version: int, now: float) -> None:
+        bounded = int_or_none(version)
         with self._lock:
             entry = self._entry(device_id)
             self._seen(device_id, entry, now)
-            self._change(device_id, entry, reported_config_version=version)
+            if bounded is not None:
+                self._change(device_id, entry, reported_config_version=bounded)
 
     def seen(self, device_id: str, now: float) -> None:
         """Any other message from the device: it is alive."""
@@ -191,11 +203,11 @@ class PresenceStore:
             rows = []
             for device_id in self._dirty:
                 entry = self._entries[device_id]
-                row = {"id": device_id, **entry.changes}
-                for column, convert in _TO_COLUMN.items():
-                    if column in row:
-                        row[column] = convert(row[column])
-                rows.append(row)
+                row = _to_row(device_id, entry.changes)
+                if row is None:
+                    self._stats.inc("presence_rows_rejected")
+                else:
+                    rows.append(row)
                 entry.changes = {}
             self._dirty.clear()
         return rows
@@ -216,3 +228,41 @@ class PresenceStore:
             self._dirty.discard(device_id)
             if entry is not None and entry.online:
                 self._online -= 1
+
+
+def _birth_columns(birth: Birth) -> Row:
+    """Registry columns of a birth, each bounded to what its column holds (ints out of range left out)."""
+    columns: Row = {
+        "agent_version": clean_text(str(birth.agent_version), _TOKEN_CHARS),
+        "boot_id": clean_text(str(birth.boot_id), _TOKEN_CHARS),
+        "session": int_or_none(birth.session),
+        "hardware": bounded_json(birth.hardware),
+        "capabilities": [clean_text(str(c), _TOKEN_CHARS) for c in birth.capabilities[:_MAX_CAPABILITIES]],
+    }
+    config_version = int_or_none(birth.config_version)
+    if config_version is not None:
+        columns["reported_config_version"] = config_version
+    return columns
+
+
+def _to_row(device_id: str, changes: Row) -> Row | None:
+    """The registry row of one device's changes; None (logged) if a value cannot be converted."""
+    row = {"id": device_id, **changes}
+    try:
+        for column, convert in _TO_COLUMN.items():
+            if column in row:
+                row[column] = convert(row[column])
+    except (ValueError, OverflowError, OSError, TypeError) as exc:
+        log.error("%s: presence changes cannot be stored, dropped: %s", device_id, exc)
+        return None
+    return row
+
+
+def _sane_time(ts_ms: int, now: float, max_skew_s: float) -> float | None:
+    """The sample time in seconds if within ``max_skew_s`` of ``now`` (one device's clock, or a huge
+    value, must not break the datetime conversion of the whole flush), else None."""
+    try:
+        at = ts_ms / 1000.0
+    except (OverflowError, TypeError):
+        return None
+    return at if abs(at - now) <= max_skew_s else None  # NaN compares False: None

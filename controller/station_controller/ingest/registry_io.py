@@ -5,11 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..registry.models import Device
 
 _ENROLLED = "enrolled"
+# The database (not the rows) failed: connection refused or lost, pool exhausted, SQLite busy/locked.
+_OUTAGES = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when a failed write may succeed unchanged later; anything else is a row the DB refuses."""
+    return isinstance(exc, _OUTAGES)
+
+
 _DEVICES: Table = Device.__table__  # type: ignore[assignment]
 
 

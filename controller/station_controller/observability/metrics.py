@@ -23,6 +23,8 @@ COUNTERS = {
     "results_failed": "Command results the registry write failed for (retried)",
     "presence_flushes": "Batched presence writes to the registry",
     "presence_flush_errors": "Failed presence flushes (changes kept for the next flush)",
+    "presence_rows_rejected": "Devices' presence rows the registry refused (isolated, dropped, logged)",
+    "presence_values_clamped": "Device values presence kept out or replaced (clock far off, int out of range)",
     "internal_errors": "Messages whose handling raised an unexpected error",
     "devices_quarantined": "Times a device went over its message or byte budget and was quarantined",
     "retained_cleared": "Retained messages on channels that must not be retained, cleared from the broker",
