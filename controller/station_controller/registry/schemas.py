@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .bounded import bounded_json, clean_text
 from .models import Device, Station
 
 
@@ -35,6 +37,12 @@ class DeviceBrief(BaseModel):
     last_seen_at: datetime | None
     agent_version: str | None
 
+    @field_validator("agent_version", mode="before")
+    @classmethod
+    def _device_text(cls, value: Any) -> Any:
+        # Device-supplied: whatever got stored must render (no lone surrogates in a JSON answer).
+        return clean_text(value) if isinstance(value, str) else value
+
 
 class DeviceOut(DeviceBrief):
     station_code: str
@@ -53,6 +61,30 @@ class DeviceOut(DeviceBrief):
     desired_config_version: int
     desired_config: dict[str, Any] | None
     reported_config_version: int
+
+    @field_validator("boot_id", mode="before")
+    @classmethod
+    def _boot_id(cls, value: Any) -> Any:
+        return clean_text(value) if isinstance(value, str) else value
+
+    @field_validator("hardware", "latest", mode="before")
+    @classmethod
+    def _device_json(cls, value: Any) -> Any:
+        # Device-supplied JSON as stored: too deep for the serialiser, NaN or odd text must not turn
+        # every page listing this device into a 500.
+        return bounded_json(value) if isinstance(value, dict) else None
+
+    @field_validator("capabilities", mode="before")
+    @classmethod
+    def _capabilities(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return None
+        return [clean_text(str(item), 64) for item in value[:64] if isinstance(item, (str, int, float))]
+
+    @field_validator("rx_bps", "tx_bps", mode="before")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        return value if isinstance(value, (int, float)) and math.isfinite(value) else None
 
     @classmethod
     def of(cls, device: Device, station_code: str) -> DeviceOut:
