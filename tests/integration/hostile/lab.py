@@ -29,6 +29,10 @@ OBSERVER = "hostile-suite-observer"
 CONTROLLER_ENV = {
     "STATION_INGEST_FLUSH_INTERVAL_S": "0.2",
     "STATION_TSDB_RETRY_MAX_DELAY_S": "1",
+    # Per-device budgets below the flood the suite sends (the defaults hold a whole agent outbox of
+    # 50,000 messages / 64 MiB), so the flood test sees the throttle act; honest devices stay far below.
+    "STATION_INGEST_DEVICE_MESSAGE_BURST": "5000",
+    "STATION_INGEST_DEVICE_BYTE_BURST": str(4 * 1024 * 1024),
     "AGENT_TELEMETRY_INTERVAL_S": "1",  # real agents sample every second (the minimum)
     "AGENT_MQTT_RECONNECT_MAX_S": "2",  # a kicked agent is back quickly (the suite waits for its data)
 }

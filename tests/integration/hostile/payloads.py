@@ -18,11 +18,11 @@ INT64_MAX = 2**63 - 1
 # the names a bounds check may give.
 REASONS = {
     "unicode": re.compile(r"malformed|invalid_\w+|\w*(unicode|surrogate|text|control|string|encoding)\w*"),
-    "timestamp": re.compile(r"malformed|\w*(time|ts|clock|skew|window|future|past|stale|old)\w*"),
+    "timestamp": re.compile(r"malformed|\w*(time|ts|clock|skew|window|future|past|stale|old|range)\w*"),
     "range": re.compile(r"malformed|\w*(range|int|bound|overflow)\w*"),
     "depth": re.compile(r"malformed|\w*(deep|depth|nest|bound|complex)\w*"),
     "items": re.compile(r"malformed|\w*(too_many|items|count|bound|size|long)\w*"),
-    "finite": re.compile(r"malformed|\w*(finite|nan|number)\w*"),
+    "finite": re.compile(r"malformed|\w*(finite|nan|number|range)\w*"),
     "type": re.compile(r"malformed"),
     "retained": re.compile(r"\w*retain\w*"),
     "flood": re.compile(r"\w*(rate|throttl|quarantin|budget|flood|limit)\w*"),
@@ -155,7 +155,7 @@ def structure_payloads(dev: str) -> list[Payload]:
     return [
         _birth(dev, "birth hardware nested 500 deep", "depth", hardware=nested(500)),
         _event(dev, "event detail nested 500 deep", "depth", detail=nested(500)),
-        _birth(dev, "birth hardware with 5,000 keys", "items", hardware={f"k{i}": i for i in range(5000)}),
+        _birth(dev, "birth hardware with 3,000 keys", "items", hardware={f"k{i}": i for i in range(3000)}),
         _event(dev, "event detail with a 20,000-item list", "items", detail={"xs": [0] * 20000}),
         _tel(dev, "telemetry with 500 interfaces", "items", seq=907, interfaces=many_ifaces),
         _birth(dev, "birth with 5,000 capabilities", "items", capabilities=["c"] * 5000),
