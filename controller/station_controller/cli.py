@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import select
@@ -40,16 +41,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         raise ControllerError("--worker names an extra ingest worker: use it with --only ingest")
     import uvicorn  # only this command needs the server
 
-    uvicorn.run(
-        "station_controller.main:build_app",
-        factory=True,
-        host=settings.http_host,
-        port=settings.http_port,
-        # uvicorn would otherwise believe X-Forwarded-For from any loopback peer. The app applies
-        # STATION_FORWARDED_ALLOW_IPS itself (main.py), so the rule is the same however it is served.
-        proxy_headers=False,
-    )
+    uvicorn.run("station_controller.main:build_app", factory=True, **uvicorn_options(settings))
     return 0
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How ``serve`` runs uvicorn.
+
+    uvicorn's own proxy-header handling is off: it would believe X-Forwarded-For from any loopback
+    peer (its default FORWARDED_ALLOW_IPS). The app applies STATION_FORWARDED_ALLOW_IPS itself
+    (main.py), so the rule is the same however the app is served.
+    """
+    return {"host": settings.http_host, "port": settings.http_port, "proxy_headers": False}
 
 
 def worker_settings(settings: Settings, worker: str | None) -> Settings:

@@ -11,11 +11,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from . import __version__
 from .api.health import router as health_router
-from .api.ratelimit import FailureLimiter
+from .api.ratelimit import BackoffLimiter, FailureLimiter
 from .api.router import build_api_router
+from .auth.limits import LoginThrottle
 from .campaigns.payloads import build_payloads
 from .campaigns.runtime import build_scheduler
 from .commands.service import CommandPublisher
@@ -94,8 +96,13 @@ def create_app(
     app.state.ingest = ingest
     app.state.publisher = ingest.publisher if ingest is not None else None
     app.state.waiters = ingest.waiters if ingest is not None else ResultWaiters()
-    app.state.login_limiter = FailureLimiter(limit=settings.login_attempts_per_minute)
-    app.state.enroll_limiter = FailureLimiter(limit=settings.login_attempts_per_minute)
+    app.state.login_limiter = LoginThrottle.from_settings(settings)
+    app.state.enroll_limiter = BackoffLimiter(
+        free=settings.login_attempts_per_minute,
+        base_s=settings.auth_backoff_base_s,
+        max_s=settings.auth_backoff_max_s,
+        memory_s=settings.auth_failure_memory_s,
+    )
     app.state.portal_sms = build_sender(settings)
     app.state.portal_voucher_limiter = FailureLimiter(limit=settings.portal_voucher_failures_per_minute)
     app.state.wifidog = WifidogRuntime(app.state.session_factory)  # counters cache, flushed each second
@@ -104,6 +111,9 @@ def create_app(
         settings, app.state.session_factory, app.state.campaign_payloads, app.state.publisher
     )
     app.add_exception_handler(ControllerError, _controller_error)
+    if settings.forwarded_allow_ips:
+        # X-Forwarded-For only from the configured proxies; request.client is then the real client.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(wifidog_router)  # first: gateways' counters checks are the hottest route
     app.include_router(health_router)
     app.include_router(build_api_router())

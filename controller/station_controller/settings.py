@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,6 +21,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     public_url: str = ""  # empty → http://{http_host}:{http_port}; told to devices at enrollment
+    # Reverse proxies (IPs or CIDRs) whose X-Forwarded-For names the real client. Empty: the header
+    # is ignored and the TCP peer is the client, also on loopback (main.py; cli.py keeps uvicorn's off).
+    forwarded_allow_ips: list[str] = []
     secret_key: SecretStr  # signs console sessions and CSRF tokens; no default on purpose
 
     # The controller's own broker account (it may read every uplink and write every downlink).
@@ -79,7 +83,14 @@ class Settings(BaseSettings):
     command_expiry_s: float = 3600.0
     enrollment_token_ttl_s: float = 14 * 24 * 3600.0
     staff_session_ttl_s: float = 12 * 3600.0
+    # Failed staff logins per (account, source), and failed enrollments per source, before a delay
+    # starts; each further failure doubles it (auth_backoff_*). Never per account or serial alone,
+    # so nobody can lock the holder out (api/ratelimit.py, auth/limits.py).
     login_attempts_per_minute: int = 10
+    login_failures_per_source: int = 100  # over all accounts (password spraying from one source)
+    auth_backoff_base_s: float = 5.0
+    auth_backoff_max_s: float = 900.0
+    auth_failure_memory_s: float = 3600.0  # a key's failures are forgotten this long after the last
 
     # Captive portal (portal/). Defaults apply where no portal policy sets a value.
     portal_url: str = ""  # what routers redirect phones to; empty → {public_url}/portal/
@@ -138,6 +149,13 @@ class Settings(BaseSettings):
     campaign_membership_interval_s: float = 60.0  # look for newly enrolled target devices this often
     campaign_starts_per_step: int = 200  # device starts (or cancels) per campaign per step
     campaign_broker_retry_s: float = 60.0  # a start that could not be published is retried after this
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
 
     @field_validator("secret_key", "mqtt_password")
     @classmethod

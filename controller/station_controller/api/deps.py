@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from ..auth.limits import LoginThrottle
 from ..auth.models import StaffUser
 from ..auth.service import require, user_for_token
 from ..commands.service import CommandPublisher
 from ..commands.waiters import ResultWaiters
 from ..errors import AuthenticationRequired
 from ..settings import Settings
-from .ratelimit import FailureLimiter
+from .ratelimit import BackoffLimiter
 
 SESSION_COOKIE = "sf_session"
 
@@ -70,6 +71,8 @@ Admin = Annotated[StaffUser, require_role("admin")]
 
 
 def client_ip(request: Request) -> str:
+    """The client's address: the TCP peer, or X-Forwarded-For only when the peer is one of
+    ``forwarded_allow_ips`` (uvicorn's ProxyHeadersMiddleware in main.py rewrites it before us)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -82,5 +85,5 @@ def _state(name: str) -> Callable[[Request], Any]:
 
 Publisher = Annotated[CommandPublisher | None, Depends(_state("publisher"))]
 Waiters = Annotated[ResultWaiters, Depends(_state("waiters"))]
-LoginLimiter = Annotated[FailureLimiter, Depends(_state("login_limiter"))]
-EnrollLimiter = Annotated[FailureLimiter, Depends(_state("enroll_limiter"))]
+LoginLimiter = Annotated[LoginThrottle, Depends(_state("login_limiter"))]
+EnrollLimiter = Annotated[BackoffLimiter, Depends(_state("enroll_limiter"))]

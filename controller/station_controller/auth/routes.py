@@ -30,16 +30,21 @@ def login(
     settings: AppSettings,
     limiter: LoginLimiter,
 ) -> LoginResponse:
-    """Exchange username + password for a session token (also set as an HttpOnly cookie)."""
-    keys = (f"ip:{client_ip(request)}", f"user:{body.username}")
-    limiter.check(*keys)
+    """Exchange username + password for a session token (also set as an HttpOnly cookie).
+
+    Failures delay only this (account, source) pair and, past a larger budget, this source: the
+    correct password from another source is always accepted (auth/limits.py).
+    """
+    source = client_ip(request)
+    limiter.check(body.username, source)
     try:
         token, record = service.login(
             session, settings=settings, username=body.username, password=body.password
         )
     except AuthenticationRequired:
-        limiter.failed(*keys)
+        limiter.failed(body.username, source)
         raise
+    limiter.succeeded(body.username, source)
     response.set_cookie(
         SESSION_COOKIE,
         token,

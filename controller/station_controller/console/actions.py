@@ -78,18 +78,18 @@ def login_submit(
 
     if not csrf.valid(request, token, secret=secret, login=True):
         return failed("csrf_failed", 403)
-    keys = (f"ip:{client_ip(request)}", f"user:{username[:64]}")
+    source = client_ip(request)  # failures delay this (account, source) only: auth/limits.py
     try:
-        limiter.check(*keys)
+        limiter.check(username[:64], source)
         session_token, record = auth_service.login(
             session, settings=settings, username=username[:64], password=password[:256]
         )
     except RateLimited:
         return failed("login_rate_limited", 429)
     except AuthenticationRequired:
-        limiter.failed(*keys)
+        limiter.failed(username[:64], source)
         return failed("login_failed", 401)
-    limiter.reset(keys[1])
+    limiter.succeeded(username[:64], source)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         csrf.SESSION_COOKIE,

@@ -10,7 +10,7 @@ from station_protocol.enrollment import EnrollRequest
 from station_protocol.errors import MalformedMessage
 
 from ..api.deps import AppSettings, DbSession, EnrollLimiter, Operator, client_ip
-from ..errors import AuthenticationRequired, InvalidInput
+from ..errors import AuthenticationRequired, InvalidInput, RateLimited
 from ..registry.schemas import DeviceOut, DeviceWithToken
 from . import service
 
@@ -30,12 +30,21 @@ def enroll(
         enroll_request = EnrollRequest.from_dict(body)
     except MalformedMessage as exc:
         raise InvalidInput(str(exc)) from None
-    keys = (f"ip:{client_ip(request)}", f"serial:{enroll_request.serial}")
-    limiter.check(*keys)
+    # A correct token always enrolls, whatever failed before: the token is 256 random bits, so the
+    # limit is not what keeps guessers out. It only answers a source that keeps sending bad tokens
+    # with 429 + Retry-After (a doubling delay), and it is never keyed by serial: the serial is
+    # printed on the box, and failures naming it must not lock the holder out.
+    source = f"ip:{client_ip(request)}"
     try:
         response = service.enroll(session, settings=settings, request=enroll_request)
     except AuthenticationRequired:
-        limiter.failed(*keys)
+        limited_for = limiter.blocked_for(source)
+        limiter.failed(source)
+        if limited_for > 0:
+            raise RateLimited(
+                f"too many failed enrollments from this address; try again in {limited_for:.0f} s",
+                retry_after_s=limited_for,
+            ) from None
         raise
     return response.to_dict()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
 from station_controller.broker.passwords import verify_password
 from station_controller.registry.clock import utcnow
 from station_controller.registry.models import Device
@@ -68,22 +70,42 @@ def test_wrong_unknown_or_expired_tokens_are_refused(api: Api) -> None:
     assert not api.settings.broker_password_file.exists()  # nothing enrolled, so nothing was written
 
 
-def test_failed_attempts_are_rate_limited_per_serial(api: Api) -> None:
-    _, _device_id, token = _register(api)
+def _source(api: Api, address: str) -> TestClient:
+    """A client of the same app whose requests come from ``address``."""
+    return TestClient(api.client.app, client=(address, 40000))
+
+
+def test_enrollment_lockout_attempts_dont_stop_a_valid_token(api: Api) -> None:
+    _, _, token_2 = _register(api, "SN-2")
+    _, _, token_1 = _register(api, "SN-1B")
+    attacker = _source(api, "198.51.100.9")
     limit = api.settings.login_attempts_per_minute
-    for _ in range(limit):
-        assert api.client.post(ENROLL, json={"serial": "SN-1", "token": "guess"}).status_code == 401
-    blocked = api.client.post(ENROLL, json={"serial": "SN-1", "token": token})
-    assert blocked.status_code == 429
-    assert blocked.json()["error"] == "rate_limited"
-    assert int(blocked.headers["retry-after"]) >= 1
+    for serial in ("SN-1B", "SN-2"):  # the serials are printed on the boxes
+        for _ in range(limit * 2):
+            assert attacker.post(ENROLL, json={"serial": serial, "token": "guess"}).status_code in {401, 429}
+    assert attacker.post(ENROLL, json={"serial": "SN-2", "token": "guess"}).status_code == 429
+
+    # The holder, from its own address: enrolls at once.
+    assert api.client.post(ENROLL, json={"serial": "SN-1B", "token": token_1}).status_code == 200
+    # Even from the limited address (a shared village NAT), a correct token is never refused.
+    assert attacker.post(ENROLL, json={"serial": "SN-2", "token": token_2}).status_code == 200
 
 
-def test_failed_attempts_are_rate_limited_per_source_ip(api: Api) -> None:
-    _, _device_id, token = _register(api)
+def test_a_source_sending_bad_tokens_gets_429_with_a_growing_retry_after(api: Api) -> None:
+    _register(api)
+    guesser = _source(api, "203.0.113.5")
     for n in range(api.settings.login_attempts_per_minute):
-        assert api.client.post(ENROLL, json={"serial": f"OTHER-{n}", "token": "guess"}).status_code == 401
-    assert api.client.post(ENROLL, json={"serial": "SN-1", "token": token}).status_code == 429
+        assert guesser.post(ENROLL, json={"serial": f"OTHER-{n}", "token": "guess"}).status_code == 401
+    waits = []
+    for _ in range(3):
+        blocked = guesser.post(ENROLL, json={"serial": "SN-1", "token": "guess"})
+        assert blocked.status_code == 429
+        assert blocked.json()["error"] == "rate_limited"
+        waits.append(int(blocked.headers["retry-after"]))
+    assert waits[0] >= api.settings.auth_backoff_base_s - 1
+    assert waits[0] < waits[1] < waits[2]
+    # Another address is not affected.
+    assert api.client.post(ENROLL, json={"serial": "SN-1", "token": "guess"}).status_code == 401
 
 
 def test_revoke_removes_the_broker_account(api: Api) -> None:
