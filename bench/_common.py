@@ -61,20 +61,27 @@ class Fleet:
     creds: list[EnrollResponse]
     controller_username: str
     controller_password: str
+    # A second controller account for a reference subscriber (mosquitto_sub) beside the ingest: the
+    # broker binds client id to username, so two clients on one account would disconnect each other.
+    drain_username: str = ""
+    drain_password: str = ""
 
 
 @contextmanager
 def broker_with_fleet(data_dir: Path, devices: int, *, prefix: str = "bench") -> Iterator[Fleet]:
     """A Mosquitto in ``data_dir`` with a controller account and ``devices`` device accounts."""
-    broker = MosquittoService(data_dir=data_dir / "mosquitto")
+    broker = MosquittoService(
+        data_dir=data_dir / "mosquitto", service_users=("controller", "controller-drain")
+    )
     broker.start()
     try:
         creds, accounts = local_fleet(devices, host=broker.host, port=broker.port, prefix=prefix)
-        password = generate_password()
+        password, drain_password = generate_password(), generate_password()
         accounts.append(BrokerAccount("controller", hash_password(password)))
+        accounts.append(BrokerAccount("controller-drain", hash_password(drain_password)))
         broker.accounts.write(accounts)
         time.sleep(0.5)  # SIGHUP is asynchronous; give the broker a moment to re-read the files
-        yield Fleet(broker, creds, "controller", password)
+        yield Fleet(broker, creds, "controller", password, "controller-drain", drain_password)
     finally:
         broker.stop()
 

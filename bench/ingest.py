@@ -129,8 +129,8 @@ def run(stations: int, messages: int, processes: int) -> dict[str, Any]:
                     drain = SubDrain(
                         fleet.broker.host,
                         fleet.broker.port,
-                        fleet.controller_username,
-                        fleet.controller_password,
+                        fleet.drain_username,
+                        fleet.drain_password,
                         total,
                     )
                     time.sleep(1.0)  # let mosquitto_sub subscribe
