@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     tsdb_retention_s: float = 365 * 86400.0
     tsdb_max_future_s: float = 86400.0
     tsdb_stall_after_s: float = 60.0  # points waiting and nothing stored this long → /readyz 503
+    tsdb_drop_check_interval_s: float = 10.0  # read VictoriaMetrics' own drop counters this often
     # Supervised background threads (supervisor.py): delay before the first restart after a crash,
     # doubling up to the max while it keeps crashing.
     thread_restart_min_s: float = 0.5

@@ -15,6 +15,7 @@ from ..commands.waiters import ResultWaiters
 from ..observability import metrics
 from ..observability.metrics import IngestStats
 from ..settings import Settings
+from ..tsdb.drops import TsdbDropWatch
 from ..tsdb.influx import InfluxLineSink
 from ..tsdb.screen import LineScreen
 from ..tsdb.writer import TsdbWriter
@@ -121,6 +122,9 @@ def build_ingest(
         retry_max_delay_s=settings.tsdb_retry_max_delay_s,
         flush_interval_s=min(1.0, settings.ingest_flush_interval_s),
         screen=LineScreen(retention_s=settings.tsdb_retention_s, max_future_s=settings.tsdb_max_future_s),
+        drops=TsdbDropWatch(
+            url=settings.tsdb_url, stats=stats, interval_s=settings.tsdb_drop_check_interval_s
+        ),
         stall_after_s=settings.tsdb_stall_after_s,
     )
     registry = SqlRegistry(session_factory)

@@ -24,7 +24,7 @@ COUNTERS = {
     "presence_flushes": "Batched presence writes to the registry",
     "presence_flush_errors": "Failed presence flushes (changes kept for the next flush)",
     "presence_rows_rejected": "Devices' presence rows the registry refused (isolated, dropped, logged)",
-    "presence_values_clamped": "Device values presence kept out or replaced (clock far off, int out of range)",
+    "presence_values_clamped": "Device values presence kept out or replaced (clock far off, int range)",
     "internal_errors": "Messages whose handling raised an unexpected error",
     "devices_quarantined": "Times a device went over its message or byte budget and was quarantined",
     "retained_cleared": "Retained messages on channels that must not be retained, cleared from the broker",
@@ -34,6 +34,7 @@ LABELED = {
     "messages_rejected": ("reason", "Messages rejected, by reason"),
     "device_events": ("severity", "Device events received, by severity"),
     "points_rejected": ("reason", "Points refused as poison and not written (see tsdb/screen.py), by reason"),
+    "tsdb_rows_dropped": ("reason", "Rows the TSDB accepted, then dropped (its own counters, tsdb/drops.py)"),
 }
 REJECT_REASONS = (
     "too_large",

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from ..observability.metrics import IngestStats
 from ..supervisor import SupervisedThread
+from .drops import TsdbDropWatch
 from .errors import TsdbRejected, TsdbUnavailable
 from .influx import LineSink
 from .screen import LineScreen, device_of
@@ -57,9 +58,11 @@ class TsdbWriter:
         flush_interval_s: float = 1.0,
         retry_min_delay_s: float = 0.25,
         screen: LineScreen | None = None,
+        drops: TsdbDropWatch | None = None,
         stall_after_s: float = 60.0,
     ) -> None:
         self._sink = sink
+        self._drops = drops
         self._stats = stats
         self._screen = screen
         self._batch = max(1, batch_points)
@@ -141,13 +144,19 @@ class TsdbWriter:
             if batch is None:
                 return
             if not batch:
+                self._check_drops()
                 continue
             if self._write(batch):
                 failures = 0
+                self._check_drops()
                 continue
             failures += 1
             self._requeue()
             self._backoff(failures)
+
+    def _check_drops(self) -> None:
+        if self._drops is not None:
+            self._drops.check()
 
     def _recover_inflight(self) -> None:
         # After a crash the batch being written goes back to the head once; if the same batch crashes
@@ -172,7 +181,8 @@ class TsdbWriter:
         log.error("TSDB buffer full (%d points): dropped the %d oldest points", self._capacity, count)
 
     def _next_batch(self) -> list[_Item] | None:
-        """A full batch, or what waits at the flush interval; [] for due callbacks; None when stopping."""
+        """A full batch, or what waits at the flush interval; [] when idle or for due callbacks; None when
+        stopping."""
         with self._cond:
             flush_at = time.monotonic() + self._interval
             while self._deadline is None and len(self._pending) < self._batch and not self._due:
@@ -180,8 +190,7 @@ class TsdbWriter:
                 if remaining <= 0:
                     if self._pending:
                         break
-                    flush_at = time.monotonic() + self._interval
-                    continue
+                    return []  # idle: a turn for the drop watch
                 self._cond.wait(remaining)
             if self._due:
                 return []
