@@ -6,7 +6,7 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # would be lost). Set a group name to spread ingest over workers on a broker that does (EMQX).
     mqtt_share_group: str = ""
     mqtt_keepalive_s: int = 30
+    # Uplinks are acknowledged only once stored; this many may wait unacknowledged (MQTT 5 Receive
+    # Maximum in our CONNECT, at most 65,535). It must cover ingest rate x store latency (~1 s flush).
+    mqtt_receive_maximum: int = Field(default=20_000, ge=1, le=65_535)
     # What enrolling devices are told to connect to (may differ from what the controller uses).
     device_mqtt_host: str = ""
     device_mqtt_port: int = 0
@@ -79,6 +82,15 @@ class Settings(BaseSettings):
     # (latest_at): one device's clock must not break the registry flush for everyone.
     presence_max_clock_skew_s: float = 2 * 86400.0
     ingest_dedup_window: int = 200_000  # recent message ids remembered to drop redelivered duplicates
+    # Per-device budgets (token buckets, ingest/budgets.py). The bursts hold an agent's whole
+    # store-and-forward outbox (50,000 messages / 64 MiB) arriving at once after days offline; the
+    # rates are far above an honest agent's steady traffic (one sample per 30 s, events, results).
+    # A device over budget is quarantined: its messages are dropped (acknowledged, counted).
+    ingest_device_messages_per_s: float = 20.0
+    ingest_device_message_burst: int = 60_000  # messages
+    ingest_device_bytes_per_s: float = 256 * 1024.0
+    ingest_device_byte_burst: int = 80 * 1024 * 1024  # bytes
+    ingest_quarantine_s: float = 300.0
 
     command_timeout_s: float = 30.0
     command_expiry_s: float = 3600.0

@@ -1,10 +1,14 @@
-"""Device events that features consume (portal, campaigns), batched by name and handed over per flush."""
+"""Device events that features consume (portal, campaigns), batched by name and handed over per flush.
+
+Each event carries the acknowledgement of its MQTT message (``on_done``), called after the feature's
+batch committed; a failed batch keeps its events, unacknowledged, for the next flush.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,10 +17,10 @@ from ..campaigns.device_events import DeviceEvent as CampaignEvent
 from ..campaigns.device_events import apply_device_events, event_names
 from ..campaigns.payloads import PayloadAction
 from ..portal.records import RouterEvent, apply_router_events
+from .acks import Latch
 
 log = logging.getLogger(__name__)
 PORTAL_EVENTS = frozenset({"portal.accounting", "portal.session_ended"})
-MAX_PENDING = 10_000
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class DeviceEvent:
     device_id: str
     name: str
     detail: dict[str, Any]
+    on_done: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
 
 class EventSink(Protocol):
@@ -40,7 +45,8 @@ class EventRoute:
 
 class EventDispatcher:
     """The one place ingest hands events to features: per route a pending list, flushed as one batch
-    (one transaction) per route, so no SQL is written per message. A failed batch is kept (bounded)."""
+    (one transaction) per route, so no SQL is written per message. A failed batch is kept; it is bounded
+    by the broker's in-flight window, as every pending event is an unacknowledged message."""
 
     def __init__(self, routes: Sequence[EventRoute]) -> None:
         self._routes = list(routes)
@@ -50,10 +56,17 @@ class EventDispatcher:
     def wants(self, name: str) -> bool:
         return name in self._names
 
-    def add(self, device_id: str, name: str, detail: dict[str, Any]) -> None:
-        for index, route in enumerate(self._routes):
-            if name in route.names:
-                self._pending[index].append(DeviceEvent(device_id, name, detail))
+    def add(
+        self, device_id: str, name: str, detail: dict[str, Any], on_done: Callable[[], None] | None = None
+    ) -> None:
+        """Queue an event for every route that wants it; ``on_done`` after the last of them committed."""
+        indexes = [index for index, route in enumerate(self._routes) if name in route.names]
+        if on_done is not None and len(indexes) > 1:
+            on_done = Latch(len(indexes), on_done).part
+        for index in indexes:
+            self._pending[index].append(DeviceEvent(device_id, name, detail, on_done))
+        if not indexes and on_done is not None:
+            on_done()
 
     def flush(self) -> None:
         for index, route in enumerate(self._routes):
@@ -66,7 +79,11 @@ class EventDispatcher:
                 log.exception(
                     "recording %d events (%s) failed; will retry", len(batch), ",".join(sorted(route.names))
                 )
-                self._pending[index] = (batch + self._pending[index])[-MAX_PENDING:]
+                self._pending[index] = batch + self._pending[index]
+                continue
+            for event in batch:
+                if event.on_done is not None:
+                    event.on_done()
 
 
 class SqlPortalEvents:

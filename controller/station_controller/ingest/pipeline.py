@@ -1,16 +1,23 @@
-"""The ingest worker: decode, validate, dedupe and route each uplink message; never crashes on input."""
+"""The ingest worker: decode, validate, dedupe and route each uplink message; never crashes on input.
+
+Durable ingest: every message carries an ``Ack`` (acks.py) that is called once the message is stored —
+telemetry and events when the TSDB writer has them, results and feature events after their commit,
+state messages when presence took them — or at once when it is rejected, a duplicate or ignored.
+"""
 
 from __future__ import annotations
 
+import enum
 import logging
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, Protocol
 
 from station_protocol import (
     Birth,
+    Channel,
     ConfigReported,
     Death,
     Envelope,
@@ -19,27 +26,47 @@ from station_protocol import (
     Result,
     Telemetry,
     decode_from,
+    now_ms,
 )
+from station_protocol.errors import TopicError
+from station_protocol.topics import parse_topic
 
 from ..observability.metrics import IngestStats
 from ..supervisor import SupervisedThread
 from ..tsdb.lineproto import event_line, telemetry_lines
+from .acks import Ack, Latch, no_ack
+from .budgets import BudgetLimits, DeviceBudgets, Quarantine
 from .devices import KnownDevices
 from .events import PORTAL_EVENTS, EventDispatcher, EventRoute, EventSink
 from .presence import PresenceStore
 from .results import DeviceResult, ResultSink
 
 log = logging.getLogger(__name__)
-Message = tuple[str, bytes, float]  # topic, payload, receive time (epoch seconds)
 _DOWNLINK_SUFFIXES = ("/cmd", "/config/desired")
+# docs/protocol.md §2: only these channels may carry retained messages.
+RETAIN_ALLOWED = frozenset({Channel.STATE, Channel.CONFIG_REPORTED})
+QUARANTINE_EVENT = "ingest.quarantined"
 _DRAIN_BATCH = 1000
-_MAX_PENDING_RESULTS = 10_000
+
+
+class Uplink(NamedTuple):
+    """One message from the broker; a plain ``(topic, payload, received_at)`` tuple is one too."""
+
+    topic: str
+    payload: bytes
+    received_at: float  # epoch seconds
+    retained: bool = False
+    ack: Ack | None = None
+
+
+Message = Uplink | tuple[str, bytes, float]
+RetainedClearer = Callable[[str], None]
 
 
 class PointSink(Protocol):
-    """Takes line-protocol points without blocking (TsdbWriter)."""
+    """Takes line-protocol points without blocking (TsdbWriter); ``on_done`` once all are stored."""
 
-    def submit(self, lines: list[str]) -> None: ...
+    def submit(self, lines: list[str], on_done: Callable[[], None] | None = None) -> None: ...
 
 
 def topic_device(topic: str) -> str:
@@ -48,22 +75,62 @@ def topic_device(topic: str) -> str:
     return parts[2] if len(parts) > 2 else "?"
 
 
+class Seen(enum.Enum):
+    NEW = "new"
+    DONE = "done"  # stored before: acknowledge the copy at once
+    PENDING = "pending"  # the first copy is still being stored: its completion acknowledges this one
+
+
+Key = tuple[str, str]
+
+
 class RecentIds:
-    """Bounded LRU of (device_id, envelope id) pairs seen recently."""
+    """(device_id, envelope id) pairs: a bounded LRU of stored ones and the ones still being stored.
+
+    A copy redelivered while the first is still on its way to storage must not be acknowledged before
+    the first is stored, or a crash in between would lose it; ``begin`` parks its ack until ``finish``.
+    """
 
     def __init__(self, capacity: int) -> None:
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._seen: OrderedDict[Key, None] = OrderedDict()
+        self._pending: dict[Key, list[Ack]] = {}
         self._capacity = max(1, capacity)
+        self._lock = threading.Lock()  # finish() runs on the TSDB writer thread
 
-    def seen_before(self, key: tuple[str, str]) -> bool:
-        """True if ``key`` was seen; records it either way."""
-        if key in self._seen:
-            self._seen.move_to_end(key)
-            return True
+    def seen_before(self, key: Key) -> bool:
+        """True if ``key`` was seen; records it (as stored) either way."""
+        with self._lock:
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                return True
+            self._remember(key)
+            return False
+
+    def begin(self, key: Key, ack: Ack) -> Seen:
+        """Classify a message; for PENDING ``ack`` is kept and called when the first copy is stored."""
+        with self._lock:
+            if key in self._seen:
+                self._seen.move_to_end(key)
+                return Seen.DONE
+            waiting = self._pending.get(key)
+            if waiting is not None:
+                waiting.append(ack)
+                return Seen.PENDING
+            self._pending[key] = []
+            return Seen.NEW
+
+    def finish(self, key: Key) -> None:
+        """The first copy of ``key`` is stored: remember it and acknowledge the copies that waited."""
+        with self._lock:
+            waiting = self._pending.pop(key, [])
+            self._remember(key)
+        for ack in waiting:
+            ack()
+
+    def _remember(self, key: Key) -> None:
         self._seen[key] = None
         if len(self._seen) > self._capacity:
             self._seen.popitem(last=False)
-        return False
 
 
 class Pipeline:
@@ -81,6 +148,8 @@ class Pipeline:
         dedup_window: int,
         portal_events: EventSink | None = None,
         event_routes: Sequence[EventRoute] = (),
+        budgets: BudgetLimits | None = None,
+        clear_retained: RetainedClearer | None = None,
     ) -> None:
         self._inbox = inbox
         self._known = known
@@ -88,8 +157,12 @@ class Pipeline:
         self._points = points
         self._results = results
         self._stats = stats
+        self.budgets = DeviceBudgets(budgets, on_quarantine=self.on_quarantine) if budgets else None
+        self._clear_retained = clear_retained
         self._recent = RecentIds(dedup_window)
-        self._pending_results: list[DeviceResult] = []
+        # Not bounded here: each entry is an unacknowledged message, so the broker's in-flight window
+        # (settings.mqtt_receive_maximum) bounds them; dropping one would lose a broker-acked uplink.
+        self._pending_results: list[tuple[DeviceResult, Ack]] = []
         portal = [EventRoute(PORTAL_EVENTS, portal_events)] if portal_events is not None else []
         self._events = EventDispatcher([*portal, *event_routes])
         self._stopping = threading.Event()
@@ -134,53 +207,118 @@ class Pipeline:
         try:
             self.handle(*message)
         except Exception:
-            # A bug for one message must not stop ingest for the fleet.
+            # A bug for one message must not stop ingest for the fleet. Not acknowledged: the broker
+            # redelivers it after a reconnect, when a fixed controller may store it.
             self._stats.inc("internal_errors")
             log.exception("%s: ingest failed on a message from %s", topic_device(message[0]), message[0])
 
-    def handle(self, topic: str, payload: bytes, received_at: float) -> None:
-        """Decode, validate and route one message."""
+    def handle(
+        self, topic: str, payload: bytes, received_at: float, retained: bool = False, ack: Ack | None = None
+    ) -> None:
+        """Check budget and retain flag, decode, validate and route one message; ``ack`` once stored."""
+        done = ack or no_ack
         if topic.endswith(_DOWNLINK_SUFFIXES):
             self._stats.inc("messages_ignored")
+            done()
+            return
+        if not self._admitted(topic, payload, retained):
+            done()
             return
         try:
-            parsed, env = decode_from(topic, payload)
+            # ts is checked against the receive time (docs/protocol.md §3.1): reject telemetry, clamp others.
+            parsed, env = decode_from(topic, payload, now_ms=int(received_at * 1000))
         except ProtocolError as exc:
             self._reject(topic_device(topic), exc.reason, str(exc))
+            done()
             return
+        if env.ts_clamped_from is not None:
+            self._stats.inc("timestamps_clamped")
         device_id = parsed.device_id
         role = self._known.role_of(device_id)
         if role is None:
             self._reject(device_id, "unknown_device", "device is not enrolled (unknown or revoked)")
+            done()
             return
-        if self._recent.seen_before((device_id, env.id)):
+        key = (device_id, env.id)
+        seen = self._recent.begin(key, done)
+        if seen is not Seen.NEW:
             self._stats.inc("messages_duplicate")
+            if seen is Seen.DONE:
+                done()
             return
-        self._route(device_id, role, env, received_at)
+
+        def stored() -> None:
+            self._recent.finish(key)
+            done()
+
+        self._route(device_id, role, env, received_at, stored)
+
+    def _admitted(self, topic: str, payload: bytes, retained: bool) -> bool:
+        """Retain rule and per-device budget, before any decoding; False: refused (counted, clear)."""
+        try:
+            parsed = parse_topic(topic)
+        except TopicError:
+            return True  # decode reports bad_topic
+        if retained and parsed.channel not in RETAIN_ALLOWED:
+            if not payload:  # a retained message being cleared (ours, echoed back): nothing to store
+                self._stats.inc("messages_ignored")
+                return False
+            self._reject(parsed.device_id, "retained_not_allowed", f"retained message on {topic}")
+            self._clear(parsed.device_id, topic)
+            return False
+        if self.budgets is None or self._known.role_of(parsed.device_id) is None:
+            return True  # unknown devices are rejected after decode, without a bucket of their own
+        if self.budgets.admit(parsed.device_id, len(payload)):
+            return True
+        self._stats.inc_labeled("messages_rejected", "rate_limited")
+        return False
+
+    def _clear(self, device_id: str, topic: str) -> None:
+        if self._clear_retained is None:
+            return
+        try:
+            self._clear_retained(topic)
+            self._stats.inc("retained_cleared")
+        except Exception as exc:  # the broker re-sends it on our next subscribe; we clear it then
+            log.warning("%s: could not clear the retained message on %s: %s", device_id, topic, exc)
+
+    def on_quarantine(self, event: Quarantine) -> None:
+        """DeviceBudgets callback: count it and store a device event staff see with the device's events."""
+        self._stats.inc("devices_quarantined")
+        role = self._known.role_of(event.device_id) or "unknown"
+        detail = {"budget": event.reason, "quarantine_s": event.duration_s}
+        body = Event(name=QUARANTINE_EVENT, severity="warning", detail=detail)
+        self._points.submit([event_line(event.device_id, role, now_ms(), body)])
 
     def _reject(self, device_id: str, reason: str, detail: str) -> None:
         self._stats.inc_labeled("messages_rejected", reason)
         log.warning("%s: rejected message (%s): %s", device_id, reason, detail)
 
-    def _route(self, device_id: str, role: str, env: Envelope, now: float) -> None:
+    def _route(self, device_id: str, role: str, env: Envelope, now: float, stored: Ack) -> None:
         body = env.body
         if isinstance(body, Telemetry):
-            self._points.submit(telemetry_lines(device_id, role, env.ts, body))
             self._presence.telemetry(device_id, body, env.ts, now)
+            self._points.submit(telemetry_lines(device_id, role, env.ts, body), on_done=stored)
+            return
+        if isinstance(body, Event):
+            self._event(device_id, role, env.ts, body, now, stored)
+            return
+        if isinstance(body, Result):
+            self._presence.seen(device_id, now)
+            if self._results is not None:
+                self._pending_results.append(((device_id, body), stored))
+                return
         elif isinstance(body, Birth):
             log.info("%s: online (agent %s, session %d)", device_id, body.agent_version, body.session)
             self._presence.birth(device_id, body, now)
         elif isinstance(body, Death):
             if self._presence.death(device_id, body):
                 log.info("%s: offline (session %d, graceful=%s)", device_id, body.session, body.graceful)
-        elif isinstance(body, Result):
-            self._presence.seen(device_id, now)
-            if self._results is not None:
-                self._pending_results.append((device_id, body))
         elif isinstance(body, ConfigReported):
             self._config_reported(device_id, body, now)
-        elif isinstance(body, Event):
-            self._event(device_id, role, env.ts, body, now)
+        # State and config reports live in memory (presence) and are re-derived from the broker's
+        # retained copies after a restart, so taking them into presence is storing them.
+        stored()
 
     def _config_reported(self, device_id: str, body: ConfigReported, now: float) -> None:
         if body.status == "applied":
@@ -189,14 +327,18 @@ class Pipeline:
             self._presence.seen(device_id, now)
             log.warning("%s: rejected config version %d: %s", device_id, body.version, body.error)
 
-    def _event(self, device_id: str, role: str, ts_ms: int, body: Event, now: float) -> None:
+    def _event(self, device_id: str, role: str, ts_ms: int, body: Event, now: float, stored: Ack) -> None:
         level = logging.WARNING if body.severity in ("error", "critical") else logging.INFO
         log.log(level, "%s: event %s (%s) %s", device_id, body.name, body.severity, body.detail)
         self._stats.inc_labeled("device_events", body.severity)
-        self._points.submit([event_line(device_id, role, ts_ms, body)])
         self._presence.seen(device_id, now)
-        if self._events.wants(body.name):
-            self._events.add(device_id, body.name, body.detail)
+        line = [event_line(device_id, role, ts_ms, body)]
+        if not self._events.wants(body.name):
+            self._points.submit(line, on_done=stored)
+            return
+        latch = Latch(2, stored)  # the TSDB point and the feature's commit
+        self._points.submit(line, on_done=latch.part)
+        self._events.add(device_id, body.name, body.detail, on_done=latch.part)
 
     def flush_results(self) -> None:
         """Write pending command results (and feature events) in one batch each; keep them on failure."""
@@ -205,10 +347,12 @@ class Pipeline:
             return
         batch, self._pending_results = self._pending_results, []
         try:
-            self._results.record(batch)
+            self._results.record([result for result, _ack in batch])
         except Exception:
             log.exception("recording %d command results failed; will retry", len(batch))
             self._stats.inc("results_failed", len(batch))
-            self._pending_results = (batch + self._pending_results)[-_MAX_PENDING_RESULTS:]
+            self._pending_results = batch + self._pending_results
             return
         self._stats.inc("results_recorded", len(batch))
+        for _result, ack in batch:
+            ack()

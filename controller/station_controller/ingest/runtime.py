@@ -19,6 +19,7 @@ from ..tsdb.drops import TsdbDropWatch
 from ..tsdb.influx import InfluxLineSink
 from ..tsdb.screen import LineScreen
 from ..tsdb.writer import TsdbWriter
+from .budgets import BudgetLimits
 from .devices import KnownDevices
 from .events import EventRoute, SqlCampaignEvents, SqlPortalEvents
 from .flusher import PresenceFlusher
@@ -59,11 +60,13 @@ class IngestRuntime:
         log.info("ingest started: %d enrolled devices", len(self.known))
 
     def stop(self) -> None:
-        """Disconnect, process what is queued, flush presence and the TSDB buffer (bounded waits)."""
-        self.publisher.stop()
+        """Take no new messages, process what is queued, flush presence and the TSDB buffer (bounded
+        waits), then disconnect: the acks of what was stored go out first, the rest is redelivered."""
+        self.publisher.pause()
         self.pipeline.stop(self.stop_timeout_s)
         self.flusher.stop(self.stop_timeout_s)
         self.writer.stop(self.stop_timeout_s)
+        self.publisher.stop()
         metrics.detach(self.stats)
         log.info("ingest stopped: %s", self.stats.snapshot())
 
@@ -86,6 +89,16 @@ class IngestRuntime:
         if stall is not None:
             found["tsdb_writer"] = stall
         return found
+
+
+def budget_limits(settings: Settings) -> BudgetLimits:
+    return BudgetLimits(
+        messages_per_s=settings.ingest_device_messages_per_s,
+        message_burst=settings.ingest_device_message_burst,
+        bytes_per_s=settings.ingest_device_bytes_per_s,
+        byte_burst=settings.ingest_device_byte_burst,
+        quarantine_s=settings.ingest_quarantine_s,
+    )
 
 
 def build_ingest(
@@ -140,6 +153,7 @@ def build_ingest(
         housekeeping=results.expire_overdue,
     )
     campaign_events = SqlCampaignEvents(session_factory, build_payloads(settings))
+    client = MqttIngestClient(settings, inbox, stats, client_id or settings.mqtt_username)
     pipeline = Pipeline(
         inbox=inbox,
         known=known,
@@ -150,8 +164,9 @@ def build_ingest(
         dedup_window=settings.ingest_dedup_window,
         portal_events=SqlPortalEvents(session_factory),
         event_routes=[EventRoute(campaign_events.names, campaign_events)],
+        budgets=budget_limits(settings),
+        clear_retained=client.clear_retained,
     )
-    client = MqttIngestClient(settings, inbox, stats, client_id or settings.mqtt_username)
     return IngestRuntime(
         stats=stats,
         publisher=client,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -17,6 +17,8 @@ from station_protocol import MAX_PAYLOAD_BYTES, Event, Result, encode, make
 from tests.fixtures.golden import Golden, invalid_messages, valid_messages
 
 DEVICE = "stb-a1b2c3d4"
+# Receive time near the golden messages' ts: inside the window decode_from checks ts against.
+RECEIVED_AT = 1_795_700_060.0
 
 
 class FakeDirectory:
@@ -36,8 +38,10 @@ class FakePoints:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def submit(self, lines: list[str]) -> None:
+    def submit(self, lines: list[str], on_done: Callable[[], None] | None = None) -> None:
         self.lines.extend(lines)
+        if on_done is not None:
+            on_done()  # stored at once
 
 
 class FakeResults:
@@ -72,7 +76,7 @@ class Rig:
             dedup_window=100,
         )
 
-    def feed(self, golden: Golden, received_at: float = 1000.0) -> None:
+    def feed(self, golden: Golden, received_at: float = RECEIVED_AT) -> None:
         self.pipeline.handle(golden.topic, golden.payload, received_at)
 
     def rejected(self, reason: str) -> int:
@@ -196,7 +200,7 @@ def test_worker_thread_drains_the_queue_and_survives_garbage(rig: Rig) -> None:
         body = json.loads(_golden("telemetry").payload)
         body["id"] = f"id-{seq}"
         body["body"]["seq"] = seq
-        rig.inbox.put((f"st/v1/{DEVICE}/telemetry", json.dumps(body).encode(), 1.0))
+        rig.inbox.put((f"st/v1/{DEVICE}/telemetry", json.dumps(body).encode(), RECEIVED_AT))
     rig.pipeline.stop(10.0)
     assert not rig.pipeline.alive()
     seqs = [line for line in rig.points.lines if line.startswith("telemetry")]
