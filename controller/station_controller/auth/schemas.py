@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..api.types import UtcDateTime
 
 Role = Literal["viewer", "operator", "admin", "auditor"]
 
@@ -21,7 +22,7 @@ class StaffOut(BaseModel):
     username: str
     role: str
     disabled: bool
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class LoginResponse(BaseModel):
@@ -29,7 +30,7 @@ class LoginResponse(BaseModel):
         description="send as 'Authorization: Bearer <token>'; also set as the sf_session cookie"
     )
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme name, not a secret
-    expires_at: datetime
+    expires_at: UtcDateTime
     user: StaffOut
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..api.types import UtcDateTime
 
 
 class TargetSpec(BaseModel):
@@ -23,8 +24,8 @@ class ScheduleSpec(BaseModel):
 
     window_start: str | None = Field(default="00:30", examples=["23:00"])
     window_end: str | None = Field(default="05:30", examples=["06:00"])
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: UtcDateTime | None = None
+    ends_at: UtcDateTime | None = None
     end_behavior: Literal["stop", "cancel"] = "stop"  # at ends_at: no new starts / also cancel running
     continuous: bool = False  # keep running for devices that appear later, until ends_at or cancel
 
@@ -84,9 +85,9 @@ class CampaignOut(BaseModel):
     current_wave: int
     wave_count: int
     created_by: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
 
 
 class Counts(BaseModel):
@@ -134,9 +135,9 @@ class CampaignDeviceOut(BaseModel):
     eta_s: float | None
     failure_type: str | None
     error: str | None
-    not_before: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
+    not_before: UtcDateTime | None
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
 
 
 class CampaignDevicePage(BaseModel):
@@ -147,7 +148,7 @@ class CampaignDevicePage(BaseModel):
 class CampaignEventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    at: datetime
+    at: UtcDateTime
     kind: str
     device_id: str | None
     detail: dict[str, Any]

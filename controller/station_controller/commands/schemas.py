@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..api.types import UtcDateTime
 
 
 class CommandCreate(BaseModel):
@@ -27,10 +28,10 @@ class CommandOut(BaseModel):
     output: dict[str, Any] | None
     error: str | None
     created_by: str | None
-    created_at: datetime
-    expires_at: datetime
+    created_at: UtcDateTime
+    expires_at: UtcDateTime
     timeout_s: float
-    finished_at: datetime | None
+    finished_at: UtcDateTime | None
 
 
 class CommandPage(BaseModel):

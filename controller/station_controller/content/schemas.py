@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..api.types import UtcDateTime
 
 
 class HashList(BaseModel):
@@ -50,7 +50,7 @@ class VersionOut(BaseModel):
     file_count: int
     chunk_count: int
     key_id: str
-    created_at: datetime
+    created_at: UtcDateTime
     retired: bool
 
 
@@ -60,8 +60,8 @@ class KeyOut(BaseModel):
     key_id: str
     public_key: str
     active: bool
-    created_at: datetime
-    retired_at: datetime | None
+    created_at: UtcDateTime
+    retired_at: UtcDateTime | None
 
 
 class GcOut(BaseModel):

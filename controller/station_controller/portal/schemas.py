@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..api.types import UtcDateTime
 
 
 class HotspotIn(BaseModel):
@@ -29,7 +30,7 @@ class HotspotOut(BaseModel):
     trusted_macs: list[str]
     blocked_macs: list[str]
     active_sessions: int
-    updated_at: datetime
+    updated_at: UtcDateTime
 
 
 class PolicyIn(BaseModel):
@@ -51,7 +52,7 @@ class PolicyOut(PolicyIn):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    updated_at: datetime
+    updated_at: UtcDateTime
 
 
 class EffectivePolicyOut(BaseModel):
@@ -77,17 +78,17 @@ class SessionOut(BaseModel):
     voucher_id: int | None
     mac: str
     ip: str
-    started_at: datetime
-    expires_at: datetime
+    started_at: UtcDateTime
+    expires_at: UtcDateTime
     idle_timeout_s: int
     up_kbps: int
     down_kbps: int
     quota_bytes: int
     bytes_up: int
     bytes_down: int
-    last_activity_at: datetime | None
+    last_activity_at: UtcDateTime | None
     status: str
-    ended_at: datetime | None
+    ended_at: UtcDateTime | None
     end_reason: str | None
 
 
@@ -113,8 +114,8 @@ class BatchIn(BaseModel):
 
 class VoucherOut(BaseModel):
     code: str
-    first_used_at: datetime | None
-    expires_at: datetime | None
+    first_used_at: UtcDateTime | None
+    expires_at: UtcDateTime | None
     devices: list[str]
     revoked: bool
     bytes_used: int
@@ -132,8 +133,8 @@ class BatchOut(BaseModel):
     down_kbps: int | None
     quota_bytes: int
     created_by: str | None
-    created_at: datetime
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 class BatchDetail(BatchOut):
@@ -154,8 +155,8 @@ class GatewayOut(BaseModel):
     allowed_sources: list[str]
     station_id: int | None
     name: str
-    created_at: datetime
-    last_ping_at: datetime | None
+    created_at: UtcDateTime
+    last_ping_at: UtcDateTime | None
     last_ping: dict[str, Any] | None
 
 

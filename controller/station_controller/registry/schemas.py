@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..api.types import UtcDateTime
 from .bounded import bounded_json, clean_text
 from .models import Device, Station
 
@@ -34,7 +34,7 @@ class DeviceBrief(BaseModel):
     serial: str
     status: str
     online: bool
-    last_seen_at: datetime | None
+    last_seen_at: UtcDateTime | None
     agent_version: str | None
 
     @field_validator("agent_version", mode="before")
@@ -48,14 +48,14 @@ class DeviceOut(DeviceBrief):
     station_code: str
     mac: str | None
     region_path: str
-    enrolled_at: datetime | None
-    revoked_at: datetime | None
-    token_expires_at: datetime | None
+    enrolled_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
+    token_expires_at: UtcDateTime | None
     boot_id: str | None
     hardware: dict[str, Any] | None
     capabilities: list[str] | None
     latest: dict[str, Any] | None
-    latest_at: datetime | None
+    latest_at: UtcDateTime | None
     rx_bps: float | None
     tx_bps: float | None
     desired_config_version: int
@@ -97,7 +97,7 @@ class DeviceWithToken(BaseModel):
 
     device: DeviceOut
     token: str
-    token_expires_at: datetime
+    token_expires_at: UtcDateTime
 
 
 class StationOut(BaseModel):
@@ -106,7 +106,7 @@ class StationOut(BaseModel):
     name: str
     region_path: str
     tags: list[str]
-    created_at: datetime
+    created_at: UtcDateTime
     devices: list[DeviceBrief]
 
     @classmethod
@@ -152,7 +152,7 @@ class ImportedDevice(BaseModel):
     device_id: str
     serial: str
     token: str
-    token_expires_at: datetime
+    token_expires_at: UtcDateTime
 
 
 class ImportResult(BaseModel):

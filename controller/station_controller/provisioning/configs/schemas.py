@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ...api.types import UtcDateTime
 
 
 class DraftIn(BaseModel):
@@ -40,9 +41,9 @@ class RevisionOut(BaseModel):
     seq: int | None
     message: str
     created_by: str
-    created_at: datetime
+    created_at: UtcDateTime
     published_by: str | None
-    published_at: datetime | None
+    published_at: UtcDateTime | None
 
 
 class RevisionDetail(RevisionOut):
@@ -67,7 +68,7 @@ class RouterView(BaseModel):
     applied_seq: int | None
     desired_seq: int
     detail: str
-    checked_at: datetime | None
+    checked_at: UtcDateTime | None
 
 
 class FleetOut(BaseModel):
@@ -81,7 +82,7 @@ class BackupOut(BaseModel):
 
     id: int
     device_id: str
-    taken_at: datetime
+    taken_at: UtcDateTime
     reason: str
     sha256: str
     good: bool

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ...api.types import UtcDateTime
 
 
 class SelectorIn(BaseModel):
@@ -36,9 +37,9 @@ class JobOut(BaseModel):
     status: str
     retry_of: int | None
     created_by: str
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
     counts: dict[str, int] = {}
 
 
@@ -51,8 +52,8 @@ class JobDeviceOut(BaseModel):
     diff: str
     data: dict[str, Any] | None
     attempt: int
-    started_at: datetime | None
-    finished_at: datetime | None
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
 
 
 class JobDetail(JobOut):
@@ -64,5 +65,5 @@ class LogLineOut(BaseModel):
 
     id: int
     device_id: str | None
-    at: datetime
+    at: UtcDateTime
     line: str
