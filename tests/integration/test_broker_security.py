@@ -4,7 +4,10 @@ generated files."""
 from __future__ import annotations
 
 import itertools
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -320,3 +323,58 @@ def test_controller_session_is_resumed_by_account_whatever_id_it_presents(
     assert second.sessions_present == [True]
     wait_until(lambda: second.received("st/v1/sec-resume-dev/telemetry"))
     assert second.received()[0].payload == b"queued while away"
+
+
+def _start_worker(
+    tmp_path: Path, broker: BrokerHandle, victoria: VictoriaHandle, log: Path
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "STATION_DATA_DIR": str(tmp_path),
+        "STATION_DATABASE_URL": f"sqlite:///{tmp_path / 'registry.db'}",
+        "STATION_SECRET_KEY": "test-secret-key-0123456789abcdef",
+        "STATION_MQTT_HOST": broker.host,
+        "STATION_MQTT_PORT": str(broker.port),
+        "STATION_MQTT_USERNAME": broker.controller_username,
+        "STATION_MQTT_PASSWORD": broker.controller_password,
+        "STATION_MQTT_INGEST_WORKERS": '["w1"]',
+        "STATION_TSDB_URL": victoria.url,
+    }
+    cli = Path(sys.executable).parent / "station-controller"
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [str(cli), "serve", "--only", "ingest", "--worker", "w1"], env=env, stdout=out, stderr=out
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_ingest_worker_process_has_its_own_account_and_resumes_its_session(
+    tmp_path: Path, broker: BrokerHandle, victoria: VictoriaHandle
+) -> None:
+    factory = make_registry(tmp_path, ["stb-sec-worker-dev"])  # one registry for both processes
+    settings = make_settings(tmp_path, broker, victoria)
+    worker = service_accounts(broker.controller_username, broker.controller_password, ["w1"])[1]
+    broker.add_service_account(worker.username, worker.password)
+    broker_log = _log_from(broker)
+    worker_log = tmp_path / "worker.log"
+    with running_ingest(settings, factory) as main:
+        process = _start_worker(tmp_path, broker, victoria, worker_log)
+        try:
+            wait_until(lambda: "session present" in worker_log.read_text(), timeout=60, message="worker up")
+            _stop(process)
+            process = _start_worker(tmp_path, broker, victoria, worker_log)
+            wait_until(
+                lambda: "session present: True" in worker_log.read_text(), timeout=60, message="resumed"
+            )
+            assert main.ready()
+        finally:
+            _stop(process)
+    text = broker_log()
+    assert text.count(f" as {worker.username} (") == 2, text  # connected as itself, twice
+    assert text.count(f" as {settings.mqtt_username} (") == 1, text  # the main ingest: once, never kicked
+    assert "already connected" not in text
+    assert f"MQTT connected as {worker.username}" in worker_log.read_text()
