@@ -212,6 +212,14 @@ class Lab:
             host=self.mqtt_host, port=self.mqtt_port, username=OBSERVER, password=self._observer_password
         )
 
+    def broker_log_size(self) -> int:
+        return self.broker_log.stat().st_size
+
+    def broker_log_since(self, offset: int) -> list[str]:
+        with self.broker_log.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode("utf-8", errors="replace").splitlines()
+
     def controller_client_ids(self) -> set[str]:
         """Client ids the broker log shows for accounts that are not devices (the controller's)."""
         text = self.broker_log.read_text(encoding="utf-8", errors="replace")

@@ -85,17 +85,12 @@ def rejects(snapshot: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def counted(before: dict[str, float], after: dict[str, float], reasons: re.Pattern[str]) -> float:
-    """How much the reject reasons matching ``reasons`` (and any ``*clamp*`` counter) grew."""
-    grew = 0.0
+def counted(before: dict[str, float], after: dict[str, float], name: str) -> float:
+    """How much ``messages_rejected{reason=name}`` grew, or the counter ``{name}_total`` if no such reason."""
     rb, ra = rejects(before), rejects(after)
-    for reason, value in ra.items():
-        if reasons.fullmatch(reason):
-            grew += value - rb.get(reason, 0.0)
-    for key, value in after.items():
-        if "clamp" in key and key.endswith(("_total", "}")) and not key.startswith(REJECTED):
-            grew += value - before.get(key, 0.0)
-    return grew
+    if name in ra:
+        return ra[name] - rb.get(name, 0.0)
+    return after.get(f"{name}_total", 0.0) - before.get(f"{name}_total", 0.0)
 
 
 def grown(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:

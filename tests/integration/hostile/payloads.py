@@ -1,10 +1,9 @@
 """Hostile payloads of every class in issue 8, each valid but for one defect, with the reject reasons
-that count it (a reason name that says what was wrong; exact names in REASONS below)."""
+that must count it (exact reject reasons or counter names, see Payload.expect)."""
 
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -14,25 +13,15 @@ from station_protocol import Channel, now_ms
 YEAR_MS = 365 * 24 * 3600 * 1000
 INT64_MAX = 2**63 - 1
 
-# Which reject reasons count each class. "malformed" is the protocol's generic reason; the others are
-# the names a bounds check may give.
-REASONS = {
-    "unicode": re.compile(r"malformed|invalid_\w+|\w*(unicode|surrogate|text|control|string|encoding)\w*"),
-    "timestamp": re.compile(r"malformed|\w*(time|ts|clock|skew|window|future|past|stale|old|range)\w*"),
-    "range": re.compile(r"malformed|\w*(range|int|bound|overflow)\w*"),
-    "depth": re.compile(r"malformed|\w*(deep|depth|nest|bound|complex)\w*"),
-    "items": re.compile(r"malformed|\w*(too_many|items|count|bound|size|long)\w*"),
-    "finite": re.compile(r"malformed|\w*(finite|nan|number|range)\w*"),
-    "type": re.compile(r"malformed"),
-    "retained": re.compile(r"\w*retain\w*"),
-    "flood": re.compile(r"\w*(rate|throttl|quarantin|budget|flood|limit)\w*"),
-}
+# What counts each payload: a ``messages_rejected{reason}`` reason of station_protocol (errors.REASONS)
+# or of the ingest pipeline, or (for kinds clamped rather than rejected) the name of a counter.
+CLAMPED = "timestamps_clamped"
 
 
 @dataclass(frozen=True)
 class Payload:
     label: str
-    klass: str  # a key of REASONS
+    expect: str  # the reject reason (or counter) that must count it
     channel: Channel
     data: bytes
     retain: bool = False
@@ -73,7 +62,15 @@ def telemetry_body(seq: Any = 1, **fields: Any) -> dict[str, Any]:
 
 
 def birth_body(**fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"agent_version": "6.6.6", "role": "stb", "boot_id": "boot-x", "session": 7}
+    body: dict[str, Any] = {
+        "agent_version": "6.6.6",
+        "role": "stb",
+        "boot_id": "boot-x",
+        "session": 7,
+        "capabilities": ["ping"],
+        "hardware": {"model": "x"},
+        "config_version": 0,
+    }
     body.update(fields)
     return body
 
@@ -95,52 +92,52 @@ def iface(name: str) -> dict[str, Any]:
     return {"name": name, "rx_bytes": 1, "tx_bytes": 1, "rx_bps": 1.0, "tx_bps": 1.0}
 
 
-def _tel(dev: str, label: str, klass: str, ts: Any = None, **fields: Any) -> Payload:
+def _tel(dev: str, label: str, expect: str, ts: Any = None, **fields: Any) -> Payload:
     return Payload(
-        label, klass, Channel.TELEMETRY, raw(envelope(dev, "telemetry", telemetry_body(**fields), ts=ts))
+        label, expect, Channel.TELEMETRY, raw(envelope(dev, "telemetry", telemetry_body(**fields), ts=ts))
     )
 
 
-def _event(dev: str, label: str, klass: str, ts: Any = None, **fields: Any) -> Payload:
-    return Payload(label, klass, Channel.EVENT, raw(envelope(dev, "event", event_body(**fields), ts=ts)))
+def _event(dev: str, label: str, expect: str, ts: Any = None, **fields: Any) -> Payload:
+    return Payload(label, expect, Channel.EVENT, raw(envelope(dev, "event", event_body(**fields), ts=ts)))
 
 
-def _birth(dev: str, label: str, klass: str, ts: Any = None, **fields: Any) -> Payload:
+def _birth(dev: str, label: str, expect: str, ts: Any = None, **fields: Any) -> Payload:
     # Births are retained on ``state``, so a poisoned one would come back on every controller reconnect.
     body = birth_body(**fields)
-    return Payload(label, klass, Channel.STATE, raw(envelope(dev, "birth", body, ts=ts)), retain=True)
+    return Payload(label, expect, Channel.STATE, raw(envelope(dev, "birth", body, ts=ts)), retain=True)
 
 
 def unicode_payloads(dev: str) -> list[Payload]:
-    k = "unicode"
+    u, c = "bad_unicode", "control_char"
     not_utf8 = b'{"v":1,"kind":"telemetry","dev":"\xff\xfe"}'
     return [
-        _event(dev, "event name with a lone surrogate", k, name="disk\ud800"),
-        _event(dev, "event detail with lone surrogates", k, detail={"k\udfff": "v\ud800"}),
-        _event(dev, "newline in an event name (a tag)", k, name="disk\nfull,x=1"),
-        _event(dev, "NUL in an event name", k, name="disk\x00full"),
-        _tel(dev, "newline in an interface name (a tag)", k, interfaces=[iface("eth0\nevil")]),
-        _birth(dev, "birth agent_version with a lone surrogate", k, agent_version="1.\ud800"),
-        _birth(dev, "birth boot_id with a lone surrogate", k, boot_id="\udc00boot"),
-        _birth(dev, "birth capability with a newline", k, capabilities=["ping\nreboot"]),
-        Payload("payload that is not UTF-8", k, Channel.TELEMETRY, not_utf8),
+        _event(dev, "event name with a lone surrogate", u, name="disk\ud800"),
+        _event(dev, "event detail with lone surrogates", u, detail={"k\udfff": "v\ud800"}),
+        _event(dev, "newline in an event name (a tag)", c, name="disk\nfull,x=1"),
+        _event(dev, "NUL in an event name", c, name="disk\x00full"),
+        _tel(dev, "newline in an interface name (a tag)", c, interfaces=[iface("eth0\nevil")]),
+        _birth(dev, "birth agent_version with a lone surrogate", u, agent_version="1.\ud800"),
+        _birth(dev, "birth boot_id with a lone surrogate", u, boot_id="\udc00boot"),
+        _birth(dev, "birth capability with a newline", c, capabilities=["ping\nreboot"]),
+        Payload("payload that is not UTF-8", "malformed", Channel.TELEMETRY, not_utf8),
     ]
 
 
 def timestamp_payloads(dev: str) -> list[Payload]:
-    k, now = "timestamp", now_ms()
+    k, now = "ts_out_of_window", now_ms()
     return [
         _tel(dev, "telemetry 10 years in the future", k, ts=now + 10 * YEAR_MS, seq=901),
         _tel(dev, "telemetry in 1970", k, ts=1, seq=902),
         _tel(dev, "telemetry 10 years in the past", k, ts=now - 10 * YEAR_MS, seq=903),
-        _event(dev, "event 10 years in the future", k, ts=now + 10 * YEAR_MS),
-        _birth(dev, "birth 10 years in the future", k, ts=now + 10 * YEAR_MS),
-        _tel(dev, "timestamp beyond int64 milliseconds", k, ts=2**70, seq=904),
+        _event(dev, "event 10 years in the future", CLAMPED, ts=now + 10 * YEAR_MS),
+        _birth(dev, "birth 10 years in the future", CLAMPED, ts=now + 10 * YEAR_MS),
+        _tel(dev, "timestamp beyond int64 milliseconds", "out_of_range", ts=2**70, seq=904),
     ]
 
 
 def range_payloads(dev: str) -> list[Payload]:
-    k = "range"
+    k = "out_of_range"
     return [
         _birth(dev, "birth session 2**70", k, session=2**70),
         _birth(dev, "birth config_version 2**64", k, config_version=2**64),
@@ -153,17 +150,22 @@ def range_payloads(dev: str) -> list[Payload]:
 def structure_payloads(dev: str) -> list[Payload]:
     many_ifaces = [iface(f"e{i}") for i in range(500)]
     return [
-        _birth(dev, "birth hardware nested 500 deep", "depth", hardware=nested(500)),
-        _event(dev, "event detail nested 500 deep", "depth", detail=nested(500)),
-        _birth(dev, "birth hardware with 3,000 keys", "items", hardware={f"k{i}": i for i in range(3000)}),
-        _event(dev, "event detail with a 20,000-item list", "items", detail={"xs": [0] * 20000}),
-        _tel(dev, "telemetry with 500 interfaces", "items", seq=907, interfaces=many_ifaces),
-        _birth(dev, "birth with 5,000 capabilities", "items", capabilities=["c"] * 5000),
+        _birth(dev, "birth hardware nested 500 deep", "too_deep", hardware=nested(500)),
+        _event(dev, "event detail nested 500 deep", "too_deep", detail=nested(500)),
+        _birth(
+            dev,
+            "birth hardware with 3,000 keys",
+            "too_many_items",
+            hardware={f"k{i}": i for i in range(3000)},
+        ),
+        _event(dev, "event detail with a 20,000-item list", "too_many_items", detail={"xs": [0] * 20000}),
+        _tel(dev, "telemetry with 500 interfaces", "too_many_items", seq=907, interfaces=many_ifaces),
+        _birth(dev, "birth with 5,000 capabilities", "too_many_items", capabilities=["c"] * 5000),
     ]
 
 
 def number_payloads(dev: str) -> list[Payload]:
-    k, nan, inf = "finite", float("nan"), float("inf")
+    k, nan, inf = "out_of_range", float("nan"), float("inf")
     return [
         _tel(dev, "telemetry cpu_pct NaN", k, seq=908, cpu_pct=nan),
         _tel(dev, "telemetry temp_c Infinity", k, seq=909, temp_c=inf),
@@ -173,7 +175,7 @@ def number_payloads(dev: str) -> list[Payload]:
 
 
 def type_payloads(dev: str) -> list[Payload]:
-    k, t = "type", Channel.TELEMETRY
+    k, t = "malformed", Channel.TELEMETRY
     return [
         _tel(dev, "seq as a string", k, seq="12"),
         Payload("body is a list", k, t, raw(envelope(dev, "telemetry", [1, 2, 3]))),
@@ -184,4 +186,30 @@ def type_payloads(dev: str) -> list[Payload]:
         _birth(dev, "birth session as a boolean", k, session=True),
         Payload("envelope is a list", k, t, raw([1, "telemetry"])),
         _event(dev, "detail is a string", k, detail="x"),
+    ]
+
+
+def spoof_payloads(dev: str, victim: str) -> list[Payload]:
+    """On the hostile's own topics, envelopes that name an honest device (seq far above its own)."""
+    k, t = "spoofed", Channel.TELEMETRY
+    return [
+        Payload(
+            "telemetry naming an honest device",
+            k,
+            t,
+            raw(envelope(victim, "telemetry", telemetry_body(seq=999_999))),
+        ),
+        Payload(
+            "birth naming an honest device",
+            k,
+            Channel.STATE,
+            raw(envelope(victim, "birth", birth_body())),
+            retain=True,
+        ),
+        Payload(
+            "death naming an honest device",
+            k,
+            Channel.STATE,
+            raw(envelope(victim, "death", {"session": 2**31 - 1, "graceful": False})),
+        ),
     ]
