@@ -5,19 +5,24 @@ reconnect would reuse the will of the first session, while every connect here ge
 session number in both the will and the birth, and a jittered backoff so a fleet does not reconnect in
 lockstep. Paho callbacks only set events or enqueue; the birth, subscriptions and the graceful death are
 sent by this thread between ``loop()`` calls.
+
+``load_paho`` imports paho's client without the parts of the standard library it loads but this link
+never uses (see there), when the first ``MqttLink`` is made.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import queue
+import sys
 import threading
 import time
+import types
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Protocol
 
-import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -28,7 +33,38 @@ from station_protocol import Birth, Channel, Death, encode, make, now_ms, topic
 
 from .backoff import backoff_delay
 
+if TYPE_CHECKING:
+    import paho.mqtt.client as paho
+
 log = logging.getLogger(__name__)
+
+PAHO_CLIENT = "paho.mqtt.client"
+# Optional in paho (it catches the ImportError) and never used here: PySocks (proxies), dnspython (SRV).
+ABSENT = ("socks", "dns")
+# paho imports urllib.request only to read proxy settings, which it consults only when PySocks is
+# present (``Client._get_proxy``); the real module drags in http.client, email, tempfile, bz2 and lzma
+# (~1.5 MB RSS). paho's ssl import stays: its socket code refers to ssl even without TLS.
+PLACEHOLDER = "urllib.request"
+
+
+def load_paho() -> types.ModuleType:
+    """paho's client module, imported without the modules above on first use.
+
+    They are hidden only while paho's module body runs; every later importer (enrollment, the content
+    fetcher) gets the real ones. With PySocks absent paho never looks at its urllib.request reference.
+    """
+    loaded = sys.modules.get(PAHO_CLIENT)
+    if loaded is not None:
+        return loaded
+    hidden: Dict[str, Any] = {name: None for name in ABSENT if name not in sys.modules}  # None: ImportError
+    if PLACEHOLDER not in sys.modules:
+        hidden[PLACEHOLDER] = types.ModuleType(PLACEHOLDER, "placeholder while paho loads (proxies unused)")
+    sys.modules.update(hidden)
+    try:
+        return importlib.import_module(PAHO_CLIENT)
+    finally:
+        for name in hidden:
+            sys.modules.pop(name, None)
 
 
 def _no_ack() -> None:
@@ -117,7 +153,10 @@ class MqttLink:
 
     def _make_client(self) -> paho.Client:
         opts = self._opts
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=opts.device_id, protocol=paho.MQTTv5)
+        mqtt = load_paho()
+        client: paho.Client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=opts.device_id, protocol=mqtt.MQTTv5
+        )
         client.username_pw_set(opts.username, opts.password)
         if opts.tls:
             client.tls_set(ca_certs=opts.ca_file or None)
@@ -212,7 +251,7 @@ class MqttLink:
         while True:
             rc = self._client.loop(timeout=0.2)
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                log.warning("%s: connection lost (%s)", self._opts.device_id, paho.error_string(rc))
+                log.warning("%s: connection lost (%s)", self._opts.device_id, load_paho().error_string(rc))
                 break
             if self._refused is not None:
                 log.error(

@@ -1,5 +1,7 @@
 """Each role loads only its own package: the runtime built for ``stb`` never imports the gateway, the one
-built for ``router`` never imports the content sync, and neither loads ``cryptography`` at start.
+built for ``router`` never imports the content sync, and neither loads at start what only a running
+content job, an enabled portal or an enrollment needs (cryptography, http.server, http.client, email,
+urllib.request) -- yet those still import for real afterwards (paho is loaded with a placeholder).
 
 Each role is built in a fresh interpreter (the test process itself has imported everything), with the
 real adapters the agent's ``run`` uses (MqttLink, PsutilMetrics, SubprocessRunner); nothing connects.
@@ -36,7 +38,10 @@ cfg = AgentConfig(
 identity = Identity(device_id=device, role=role, mqtt_host="127.0.0.1", mqtt_port=1883,
                     mqtt_username=device, mqtt_password="x" * 20, mqtt_tls=False, controller_url="")
 agent = Agent(cfg, identity, metrics=PsutilMetrics(str(tmp)), runner=SubprocessRunner())
-print(json.dumps({"modules": sorted(sys.modules), "capabilities": list(agent.capabilities)}))
+modules = sorted(sys.modules)
+import http.client, urllib.request
+later = {"urlopen": hasattr(urllib.request, "urlopen"), "https": hasattr(http.client, "HTTPSConnection")}
+print(json.dumps({"modules": modules, "capabilities": list(agent.capabilities), "later": later}))
 agent.store.close()
 """
 
@@ -74,3 +79,7 @@ def test_role_imports_only_its_own_package(
     assert loaded(modules, own), f"{role} did not load {own}: the check below would prove nothing"
     assert loaded(modules, other) == []
     assert loaded(modules, "cryptography") == []  # loaded on the first manifest check, not at start
+    assert "paho.mqtt.client" in modules
+    for heavy in ("http.server", "http.client", "email", "urllib.request"):
+        assert loaded(modules, heavy) == [], heavy
+    assert built["later"] == {"urlopen": True, "https": True}  # the placeholder did not stay behind

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 import zlib
@@ -19,7 +18,7 @@ from .job import JobBook, SyncJob
 from .local import ContentTree
 from .pacing import TokenBucket
 from .progress import Progress
-from .transfer import ChunkFetcher, TransferSettings, WindowClosed
+from .transfer import ChunkFetcher, Throttled, TransferSettings, Wait, WindowClosed, throttle_delay, throttled
 from .verify import load_pinned_keys, verify_document
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,9 @@ class SyncEngine:
         sink: EventSink,
         device_id: str = "",
         wall: Callable[[], float] = time.time,
+        wait: Optional[Wait] = None,
     ) -> None:
+        """``wait`` (default: the stop event's wait) sleeps between retries; tests inject one."""
         self.settings = settings
         self.tree = ContentTree(settings.root)
         self._book = book
@@ -77,6 +78,7 @@ class SyncEngine:
         self._sink = sink
         self._dev = device_id
         self._wall = wall
+        self._sleep = wait
         self._wake = threading.Event()
         self._cancel: Dict[str, str] = {}
         self._lock = threading.Lock()
@@ -176,7 +178,7 @@ class SyncEngine:
     def _prepare(self, job: SyncJob, stop: threading.Event) -> Plan:
         self._set_state(job, "running")
         self._wait_window(job, stop, None)
-        document = self._fetch_manifest(job)
+        document = self._fetch_manifest(job, stop)
         manifest = verify_document(document, load_pinned_keys(self.tree.keys_dir))
         if (manifest.bundle, manifest.version) != (job.bundle, job.version):
             raise ManifestRejected("manifest_invalid", f"manifest is {manifest.bundle} {manifest.version}")
@@ -198,28 +200,51 @@ class SyncEngine:
         self._check_disk(manifest, plan)
         return plan
 
-    def _fetch_manifest(self, job: SyncJob) -> bytes:
+    def _fetch_manifest(self, job: SyncJob, stop: threading.Event) -> bytes:
+        """The manifest document; 429/503 are waited out (Retry-After), other failures are bounded."""
         s = self.settings.transfer
-        for attempt in range(s.max_retries):
+        wait = self._sleep or stop.wait
+        failures = throttles = 0
+        while True:
+            if self._cancel.get(job.job_id) or stop.is_set():
+                raise SyncInterrupted(self._cancel.get(job.job_id) or "stop")
             try:
-                body = self._fetcher.open(job.manifest_url, timeout_s=s.stall_timeout_s)
-                try:
-                    if body.status in (404, 410):
-                        raise SyncFailed("not_found", f"{job.manifest_url} answered {body.status}")
-                    if body.status != 200:
-                        raise OSError(f"HTTP {body.status}")
-                    data = body.read(min(MANIFEST_MAX, job.budget_bytes - job.bytes_wire) + 1)
-                finally:
-                    body.close()
-                job.bytes_wire += len(data)
-                if len(data) > job.budget_bytes:
-                    raise SyncFailed("budget_exceeded", "the manifest alone exceeds the byte budget")
-                self._book.save(job)
-                return _gunzip(data) if data[:2] == b"\x1f\x8b" else data
+                return self._manifest_once(job)
+            except Throttled as exc:
+                delay = throttle_delay(s, throttles, exc)
+                throttles += 1
+                log.info(
+                    "%s: manifest %s throttled (%s); waiting %.1fs", self._dev, job.manifest_url, exc, delay
+                )
             except OSError as exc:
-                log.info("%s: manifest fetch attempt %d failed: %s", self._dev, attempt + 1, exc)
-                time.sleep(min(30.0, s.retry_backoff_s * 2**attempt))
-        raise SyncFailed("stalled", f"manifest {job.manifest_url} unreachable", retryable=True)
+                failures += 1
+                log.info("%s: manifest fetch attempt %d failed: %s", self._dev, failures, exc)
+                if failures >= s.max_retries:
+                    raise SyncFailed(
+                        "stalled", f"manifest {job.manifest_url} unreachable", retryable=True
+                    ) from None
+                delay = min(30.0, s.retry_backoff_s * 2 ** (failures - 1))
+            wait(delay)
+
+    def _manifest_once(self, job: SyncJob) -> bytes:
+        s = self.settings.transfer
+        body = self._fetcher.open(job.manifest_url, timeout_s=s.stall_timeout_s)
+        try:
+            if body.status in (404, 410):
+                raise SyncFailed("not_found", f"{job.manifest_url} answered {body.status}")
+            later = throttled(body.status, body.retry_after, job.manifest_url, self._wall())
+            if later is not None:
+                raise later
+            if body.status != 200:
+                raise OSError(f"HTTP {body.status}")
+            data = body.read(min(MANIFEST_MAX, job.budget_bytes - job.bytes_wire) + 1)
+        finally:
+            body.close()
+        job.bytes_wire += len(data)
+        if len(data) > job.budget_bytes:
+            raise SyncFailed("budget_exceeded", "the manifest alone exceeds the byte budget")
+        self._book.save(job)
+        return _gunzip(data) if data[:2] == b"\x1f\x8b" else data
 
     def _check_downgrade(self, job: SyncJob, manifest: Manifest) -> None:
         active = self.tree.current(job.bundle)
@@ -244,6 +269,8 @@ class SyncEngine:
         staged = sum(e.size for e in manifest.files if e.sha256 not in plan.seed_files)
         need = staged + sum(r.size for r in plan.missing) + self.settings.reserve_bytes
         self.tree.root.mkdir(parents=True, exist_ok=True)
+        import shutil  # on first use: with bz2 and lzma, not needed by an idle STB
+
         free = shutil.disk_usage(self.tree.root).free
         if free < need:
             raise SyncFailed(
@@ -269,6 +296,7 @@ class SyncEngine:
             stop=stop,
             cancelled=self._cancelled(job),
             wall=self._wall,
+            wait=self._sleep or stop.wait,
         )
         self._emit(job, "content.progress", "info", progress.detail("downloading"))
         for ref in plan.missing:

@@ -1,22 +1,26 @@
 """HTTP GET with Range over ``http.client`` (the content sync's only HTTP importer).
 
 One keep-alive connection is reused across chunk requests: on an 80 ms link a new TCP connection per
-64 KiB chunk would cost another round trip each time.
+64 KiB chunk would cost another round trip each time. ``http.client`` (and with it ``email`` and
+``ssl``) is imported on the first request, not at start: an idle STB does not carry it.
 """
 
 from __future__ import annotations
 
-import http.client
 import socket
-from typing import Callable, Optional, Protocol, Tuple
+from typing import TYPE_CHECKING, Callable, Optional, Protocol, Tuple
 from urllib.parse import urlsplit
 
 from .errors import TransferFailed
+
+if TYPE_CHECKING:
+    import http.client
 
 
 class Body(Protocol):
     status: int
     length: Optional[int]
+    retry_after: Optional[str]  # the Retry-After header, if any (429/503 answers)
 
     def read(self, size: int) -> bytes: ...
 
@@ -35,8 +39,11 @@ class _Response:
         self._release = release
         self.status = resp.status
         self.length = resp.length
+        self.retry_after: Optional[str] = resp.getheader("Retry-After")
 
     def read(self, size: int) -> bytes:
+        import http.client
+
         try:
             return self._resp.read(size)
         except (http.client.HTTPException, socket.timeout) as exc:
@@ -44,7 +51,10 @@ class _Response:
 
     def close(self) -> None:
         # Reusable only when the body was read to its end (http.client then marks it closed).
-        self._release(self._resp.isclosed() and not self._resp.will_close)
+        reusable = self._resp.isclosed() and not self._resp.will_close
+        if not reusable:
+            self._resp.close()  # an unread body (a 429, a 404): its socket goes with the connection
+        self._release(reusable)
 
 
 class HttpFetcher:
@@ -55,6 +65,8 @@ class HttpFetcher:
     def _connection(
         self, scheme: str, host: str, port: Optional[int], timeout_s: float
     ) -> http.client.HTTPConnection:
+        import http.client
+
         key = (scheme, host, port)
         if self._conn is None or self._key != key:
             self._drop()
@@ -64,6 +76,10 @@ class HttpFetcher:
         if self._conn.sock is not None:
             self._conn.sock.settimeout(timeout_s)
         return self._conn
+
+    def close(self) -> None:
+        """Close the kept-alive connection (the next request opens a new one)."""
+        self._drop()
 
     def _drop(self) -> None:
         if self._conn is not None:
@@ -80,6 +96,8 @@ class HttpFetcher:
             raise TransferFailed("http_error", f"unsupported URL {url!r}")
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = {"Range": f"bytes={offset}-"} if offset else {}
+        import http.client
+
         for attempt in (1, 2):  # a kept-alive connection the server already closed gets one fresh retry
             reused = self._conn is not None
             conn = self._connection(parts.scheme, parts.hostname, parts.port, timeout_s)

@@ -1,8 +1,12 @@
-"""Download of one chunk: Range resume from its .part file, pacing, budget, verification, bounded retries."""
+"""Download of one chunk: Range resume from its .part file, pacing, budget, verification, bounded retries.
+
+A 429 or 503 answer is the server saying "later", not a failed attempt: the fetcher waits at least its
+Retry-After (jittered backoff, capped at ``throttle_max_s``) and asks again for as long as the window
+is open, without using up ``max_retries``.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -12,10 +16,11 @@ from typing import Callable, Optional
 
 from station_protocol.content import ChunkRef
 
+from ..retry_after import parse_retry_after, retry_delay
 from .errors import BudgetExceeded, SyncInterrupted, TransferFailed
 from .http import Fetcher
 from .job import SyncJob
-from .local import ContentTree
+from .local import ContentTree, sha256
 from .pacing import TokenBucket, Window
 from .progress import Progress
 
@@ -30,6 +35,37 @@ class TransferSettings:
     max_404: int = 3  # a missing object is asked for at most this often
     max_hash_mismatch: int = 3
     read_block: int = 16384
+    throttle_max_s: float = 600.0  # longest single wait a 429/503 Retry-After may impose
+
+
+THROTTLE_STATUSES = (429, 503)
+Wait = Callable[[float], bool]  # sleeps up to n seconds; True when the agent is stopping
+
+
+class Throttled(OSError):
+    """The server answered 429/503; ``retry_after_s`` is its Retry-After (None: not given or invalid)."""
+
+    def __init__(self, message: str, retry_after_s: Optional[float]) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+def throttled(status: int, retry_after: Optional[str], url: str, now: float) -> Optional[Throttled]:
+    """The Throttled error for a 429/503 answer, else None."""
+    if status not in THROTTLE_STATUSES:
+        return None
+    return Throttled(f"HTTP {status} for {url}", parse_retry_after(retry_after, now))
+
+
+def throttle_delay(settings: TransferSettings, waits: int, exc: Throttled) -> float:
+    """How long to wait after the ``waits``-th consecutive throttled answer (0-based)."""
+    return retry_delay(
+        waits,
+        exc.retry_after_s,
+        minimum=settings.retry_backoff_s,
+        maximum=60.0,
+        cap_s=settings.throttle_max_s,
+    )
 
 
 class WindowClosed(Exception):
@@ -52,6 +88,7 @@ class ChunkFetcher:
         stop: threading.Event,
         cancelled: Callable[[], Optional[str]],
         wall: Callable[[], float] = time.time,
+        wait: Optional[Wait] = None,
     ) -> None:
         self._job = job
         self._tree = tree
@@ -63,6 +100,7 @@ class ChunkFetcher:
         self._stop = stop
         self._cancelled = cancelled
         self._wall = wall
+        self._wait = wait or stop.wait
 
     def _check(self) -> None:
         reason = self._cancelled()
@@ -78,6 +116,7 @@ class ChunkFetcher:
         failures = 0
         not_found = 0
         mismatches = 0
+        throttled_in_a_row = 0
         while True:
             self._check()
             try:
@@ -88,6 +127,19 @@ class ChunkFetcher:
                     raise TransferFailed(
                         "hash_mismatch", f"chunk {ref.sha256} failed verification {mismatches} times"
                     )
+                continue
+            except Throttled as exc:
+                delay = throttle_delay(self._s, throttled_in_a_row, exc)
+                throttled_in_a_row += 1
+                log.info(
+                    "content %s: chunk %s throttled (%s, Retry-After %s); waiting %.1fs",
+                    self._job.job_id,
+                    ref.sha256[:12],
+                    exc,
+                    "none" if exc.retry_after_s is None else f"{exc.retry_after_s:.0f}s",
+                    delay,
+                )
+                self._wait(delay)
                 continue
             except _NotFound as exc:
                 not_found += 1
@@ -105,7 +157,8 @@ class ChunkFetcher:
                     ref.sha256[:12],
                     exc,
                 )
-            self._stop.wait(min(60.0, self._s.retry_backoff_s * (2 ** max(0, failures - 1))))
+            throttled_in_a_row = 0
+            self._wait(min(60.0, self._s.retry_backoff_s * (2 ** max(0, failures - 1))))
 
     def url(self, ref: ChunkRef) -> str:
         return f"{self._job.chunk_base_url}chunks/{ref.sha256[:4]}/{ref.sha256}"
@@ -131,6 +184,9 @@ class ChunkFetcher:
         try:
             if body.status in (404, 410):
                 raise _NotFound(f"{self.url(ref)} answered {body.status}")
+            later = throttled(body.status, body.retry_after, self.url(ref), self._wall())
+            if later is not None:
+                raise later
             if body.status == 200 and offset:
                 self._job.refetched_bytes += offset  # server ignored Range: start over
                 offset = 0
@@ -173,7 +229,7 @@ class ChunkFetcher:
                 raw = zlib.decompressobj().decompress(stored, ref.size + 1)
             except zlib.error:
                 raw = None
-        if raw is None or len(raw) != ref.size or hashlib.sha256(raw).hexdigest() != ref.sha256:
+        if raw is None or len(raw) != ref.size or sha256(raw).hexdigest() != ref.sha256:
             log.warning(
                 "content %s: chunk %s failed verification; refetching", self._job.job_id, ref.sha256[:12]
             )

@@ -17,7 +17,7 @@ from .enforcer import EnforcerLoop
 from .gateway import Gateway, Splash
 from .neighbours import Neighbours, ProcArp
 from .nft import Firewall, SubprocessNft
-from .splash import SplashServer, interface_ipv4
+from .splash_state import interface_ipv4
 from .tc import Shaper, SubprocessTc
 from .validate import parse_config
 
@@ -46,6 +46,8 @@ def build_gateway(
     arp = neighbours or ProcArp()
 
     def splash(ip: str, port: int, backend: Gateway) -> Splash:
+        from .splash import SplashServer  # http.server is loaded only when a portal is enabled
+
         return SplashServer(ip, port, backend=backend, neighbours=arp)
 
     return Gateway(

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from .splash import API_PATH
+from .splash_state import API_PATH
 
 log = logging.getLogger(__name__)
 

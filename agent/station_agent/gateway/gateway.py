@@ -21,7 +21,7 @@ from .enforcer import accounting_details, accounting_entry, deadline_ms, decide
 from .errors import GatewayError, InvalidPortalArgs, ToolFailed
 from .nft import Firewall
 from .sessions import Session, SessionStore
-from .splash import SplashState
+from .splash_state import SplashState
 from .tc import Shaper
 from .validate import AllowArgs, PortalConfig
 

@@ -2,6 +2,8 @@
 
 It trusts nothing from the client: the IP is the socket peer, the MAC comes from the kernel neighbour
 table, and the only client-controlled value it echoes (the original URL) is checked and signed.
+It is imported only when a portal is enabled (``http.server`` with http.client and email is ~1.5 MB
+RSS); what the gateway needs without a running responder lives in splash_state.py.
 """
 
 from __future__ import annotations
@@ -9,21 +11,20 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import struct
 import sys
 import threading
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, Optional, Protocol, Tuple
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 from .neighbours import Neighbours
-from .sessions import Session
 from .signing import original_url, portal_redirect
+from .splash_state import API_PATH, SplashBackend, SplashState, interface_ipv4
+
+__all__ = ["API_PATH", "SplashBackend", "SplashServer", "SplashState", "interface_ipv4"]
 
 log = logging.getLogger(__name__)
 
-API_PATH = "/captive-portal/api"
 CAPTIVE_JSON = "application/captive+json"
 SO_ORIGINAL_DST = 80
 MAX_CONCURRENT = 64
@@ -38,35 +39,6 @@ PROBES: Dict[str, Tuple[int, str, str]] = {
     "/ncsi.txt": (200, "text/plain", "Microsoft NCSI"),
     "/success.txt": (200, "text/plain", "success\n"),
 }
-
-
-@dataclass(frozen=True)
-class SplashState:
-    """What the responder needs to answer one client (a snapshot taken under the gateway lock)."""
-
-    gw: str
-    portal_url: str
-    gateway_key: str
-    now_ms: int
-    session: Optional[Session]  # None: the client (this IP with this MAC) is not authenticated
-
-
-class SplashBackend(Protocol):
-    def splash_state(self, ip: str, mac: str) -> Optional[SplashState]:
-        """None when the portal is not enabled."""
-        ...
-
-
-def interface_ipv4(name: str) -> Optional[str]:
-    """The primary IPv4 address of interface ``name`` (SIOCGIFADDR), or None."""
-    import fcntl  # POSIX only; imported here so the module still imports on other platforms
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            raw = fcntl.ioctl(sock.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))
-        except OSError:
-            return None
-    return socket.inet_ntoa(raw[20:24])
 
 
 def _original_dst(sock: socket.socket) -> Optional[str]:

@@ -27,6 +27,7 @@ class FakeBody:
     def __init__(self, status: int, data: bytes) -> None:
         self.status = status
         self.length: Optional[int] = len(data)
+        self.retry_after: Optional[str] = None
         self._io = io.BytesIO(data)
 
     def read(self, size: int) -> bytes:
