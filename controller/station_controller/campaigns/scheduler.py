@@ -17,6 +17,7 @@ from ..commands.service import CommandPublisher
 from ..registry.clock import as_utc, utcnow
 from ..registry.models import Device
 from ..settings import Settings
+from ..supervisor import SupervisedThread
 from .membership import add_members
 from .models import Campaign, CampaignDevice
 from .payloads import CommandSender, PayloadAction
@@ -80,10 +81,10 @@ class CampaignScheduler:
         self._limiter_bps: int | None = None
         self._recovered = False
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: SupervisedThread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="campaign-scheduler", daemon=True)
+        self._thread = SupervisedThread(name="campaign-scheduler", target=self._run)
         self._thread.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:

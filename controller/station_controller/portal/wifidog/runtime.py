@@ -20,6 +20,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ...supervisor import SupervisedThread
 from ..models import PortalSession, WifidogGateway
 from .live import LiveGateways, LiveSessions, Row, snapshot
 
@@ -64,7 +65,7 @@ class WifidogRuntime:
         self._flush_s, self._refresh_s, self._evict_idle_s = flush_s, refresh_s, evict_idle_s
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: SupervisedThread | None = None
         event.listen(factory, "after_flush", self._collect)
         event.listen(factory, "after_commit", self._apply)
         event.listen(factory, "after_rollback", self._discard)
@@ -148,7 +149,7 @@ class WifidogRuntime:
             self.refresh_gateways()
         except Exception:
             log.exception("loading wifidog gateways failed; retrying in %.0f s", self._refresh_s)
-        self._thread = threading.Thread(target=self._run, name="wifidog-flush", daemon=True)
+        self._thread = SupervisedThread(name="wifidog-flush", target=self._run)
         self._thread.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ...errors import ControllerError
 from ...registry.clock import utcnow
 from ...settings import Settings
+from ...supervisor import SupervisedThread
 from ..errors import ProvisioningError
 from ..secrets import REDACTING_FILTER, REDACTOR, Redactor, SecretBox
 from ..targets import DeviceSecrets, device_target
@@ -62,12 +63,12 @@ class JobRunner:
         self._stop, self._wake = threading.Event(), threading.Event()
         self._lock = threading.Lock()
         self._inflight = 0
-        self._thread: threading.Thread | None = None
+        self._thread: SupervisedThread | None = None
         self.recovered = threading.Event()  # set once leftovers of a previous process were marked
 
     def start(self) -> None:
         """Start dispatching; first mark what a previous process left running as interrupted."""
-        self._thread = threading.Thread(target=self._loop, name="provision-dispatch", daemon=True)
+        self._thread = SupervisedThread(name="provision-dispatch", target=self._loop)
         self._thread.start()
 
     def stop(self, *, timeout_s: float = 30.0) -> None:
