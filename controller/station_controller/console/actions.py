@@ -84,8 +84,10 @@ def login_submit(
         session_token, record = auth_service.login(
             session, settings=settings, username=username[:64], password=password[:256]
         )
-    except RateLimited:
-        return failed("login_rate_limited", 429)
+    except RateLimited as exc:
+        page = failed("login_rate_limited", 429)
+        page.headers["retry-after"] = str(max(1, round(exc.retry_after_s)))
+        return page
     except AuthenticationRequired:
         limiter.failed(username[:64], source)
         return failed("login_failed", 401)

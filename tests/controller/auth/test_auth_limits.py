@@ -128,3 +128,22 @@ def test_settings_refuse_a_proxy_list_that_is_not_addresses(tmp_path: Path) -> N
     with pytest.raises(ValueError, match="forwarded_allow_ips"):
         make_settings(tmp_path, "sqlite://", forwarded_allow_ips=["*"])
     assert make_settings(tmp_path, "sqlite://", forwarded_allow_ips=["10.0.0.0/8", "::1"])
+
+
+def test_console_login_from_another_source_is_accepted_and_a_delayed_one_told_when(api: Api) -> None:
+    api.user("operator", "ops")
+    attacker, office = _source(api, "198.51.100.20"), _source(api, "192.0.2.20")
+
+    def console_login(client: TestClient, password: str) -> int:
+        page = client.get("/console/login")
+        token = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        form = {"csrf": token, "username": "ops", "password": password, "next": "/console/"}
+        reply = client.post("/console/login", data=form, follow_redirects=False)
+        if reply.status_code == 429:
+            assert int(reply.headers["retry-after"]) >= 1
+        return reply.status_code
+
+    for _ in range(api.settings.login_attempts_per_minute):
+        assert console_login(attacker, WRONG) == 401
+    assert console_login(attacker, PASSWORD) == 429
+    assert console_login(office, PASSWORD) == 303
