@@ -143,3 +143,12 @@ def test_example_config_in_the_repository_loads() -> None:
     cfg = load_config(example, env={"AGENT_MQTT_CA_FILE": ""})  # the example's CA path exists only on devices
     assert (cfg.device.role, cfg.mqtt.tls, cfg.enrollment.configured) == ("stb", True, True)
     assert cfg.commands.reboot_command == ("systemctl", "reboot")
+
+
+def test_enrollment_retry_settings_have_seconds_defaults_and_are_checked(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, MINIMAL), env={})
+    e = cfg.enrollment
+    assert (e.timeout_s, e.retry_min_s, e.retry_max_s, e.retry_after_max_s) == (10.0, 1.0, 300.0, 3600.0)
+    env = {"AGENT_ENROLLMENT_RETRY_MAX_S": "7200"}  # above retry_after_max_s: the cap would never apply
+    with pytest.raises(ConfigError, match="retry_max_s <= retry_after_max_s"):
+        load_config(write(tmp_path, MINIMAL), env=env)
