@@ -161,12 +161,15 @@ device_ids = st.builds("{}-{:x}".format, st.sampled_from(["stb", "rtr", "a1"]), 
 
 
 @st.composite
-def envelopes(draw: st.DrawFn, kind: sp.Kind | None = None) -> sp.Envelope:
+def envelopes(
+    draw: st.DrawFn, kind: sp.Kind | None = None, devices: st.SearchStrategy[str] | None = None
+) -> sp.Envelope:
     """A valid envelope of ``kind`` (any kind by default) stamped within the window of NOW_MS."""
     chosen = kind if kind is not None else draw(st.sampled_from(list(sp.Kind)))
     body = draw(bodies[chosen])
     ts = draw(st.integers(NOW_MS - PAST_MS, NOW_MS + FUTURE_MS))
-    return sp.make(draw(device_ids), body, msg_id=draw(tokens()), ts=ts)
+    dev = draw(device_ids if devices is None else devices)
+    return sp.make(dev, body, msg_id=draw(tokens()), ts=ts)
 
 
 # Hostile leaves: what broke the fleet in issue 8, and what a careless JSON writer produces.
@@ -182,7 +185,7 @@ HOSTILE_STRINGS = [
     "zero\u200bwidth",
     " ",
     "",
-    "x" * 70_000,
+    "x" * 9000,  # over every string limit, under the payload limit
     "站点",
     "\U0001f600",
 ]
@@ -220,3 +223,64 @@ def nested_json(levels: int, opener: str = "[") -> str:
 def dumps(value: Any) -> bytes:
     """JSON bytes of any Python structure, surrogates and NaN included (as a hostile sender writes them)."""
     return json.dumps(value, ensure_ascii=True, allow_nan=True).encode("ascii")
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out += _paths(item, (*prefix, index))
+    return out
+
+
+def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {**value, head: _replace(value[head], rest, new)}
+    copy = list(value)
+    copy[head] = _replace(copy[head], rest, new)
+    return copy
+
+
+@st.composite
+def mutated(draw: st.DrawFn, devices: st.SearchStrategy[str] | None = None) -> tuple[str, bytes]:
+    """A valid envelope, on its own topic, with one field (anywhere) replaced by a hostile value."""
+    env = draw(envelopes(devices=devices))
+    message = sp.to_dict(env)
+    path = draw(st.sampled_from(_paths(message)))
+    message = _replace(message, path, draw(hostile_json(depth=2)))
+    return sp.topic(env.dev, sp.CHANNEL_OF_KIND[env.kind]), dumps(message)
+
+
+_PLACEHOLDER = "__hostile__"
+RAW_TOKENS = [
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e999",
+    "-1e999",
+    "1" * 400,
+    '"\\ud800"',
+    '"\\udc00x"',
+    '"\\u0000"',
+]
+
+
+@st.composite
+def spliced(draw: st.DrawFn, devices: st.SearchStrategy[str] | None = None) -> tuple[str, bytes]:
+    """JSON text of a valid envelope with one value replaced by raw hostile JSON (NaN, 1e999, nesting)."""
+    env = draw(envelopes(devices=devices))
+    message = sp.to_dict(env)
+    path = draw(st.sampled_from(_paths(message)[1:]))
+    text = json.dumps(_replace(message, path, _PLACEHOLDER), ensure_ascii=True)
+    raw = draw(
+        st.sampled_from(RAW_TOKENS)
+        | st.integers(1, 5000).map(nested_json)
+        | st.integers(1, 5000).map(lambda n: nested_json(n, "{"))
+    )
+    return sp.topic(env.dev, sp.CHANNEL_OF_KIND[env.kind]), text.replace(f'"{_PLACEHOLDER}"', raw).encode()

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from hypothesis import example, given
@@ -52,75 +51,14 @@ def test_any_json_decodes_within_bounds_or_fails_with_a_reason(topic: str, value
     decode_or_reason(topic, s.dumps(value))
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            out += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            out += _paths(item, (*prefix, index))
-    return out
-
-
-def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
-    if not path:
-        return new
-    head, rest = path[0], path[1:]
-    if isinstance(value, dict):
-        return {**value, head: _replace(value[head], rest, new)}
-    copy = list(value)
-    copy[head] = _replace(copy[head], rest, new)
-    return copy
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
-    """A valid envelope, on its own topic, with one field (anywhere) replaced by a hostile value."""
-    env = draw(s.envelopes())
-    message = sp.to_dict(env)
-    path = draw(st.sampled_from(_paths(message)))
-    message = _replace(message, path, draw(s.hostile_json(depth=2)))
-    return sp.topic(env.dev, sp.CHANNEL_OF_KIND[env.kind]), s.dumps(message)
-
-
 @s.FUZZ
-@given(case=mutated())
+@given(case=s.mutated())
 def test_valid_messages_with_one_hostile_field_decode_within_bounds_or_fail(case: tuple[str, bytes]) -> None:
     decode_or_reason(*case)
 
 
-_PLACEHOLDER = "__hostile__"
-RAW_TOKENS = [
-    "NaN",
-    "Infinity",
-    "-Infinity",
-    "1e999",
-    "-1e999",
-    "1" * 400,
-    '"\\ud800"',
-    '"\\udc00x"',
-    '"\\u0000"',
-]
-
-
-@st.composite
-def spliced(draw: st.DrawFn) -> tuple[str, bytes]:
-    """JSON text of a valid envelope with one value replaced by raw hostile JSON (NaN, 1e999, nesting)."""
-    env = draw(s.envelopes())
-    message = sp.to_dict(env)
-    path = draw(st.sampled_from(_paths(message)[1:]))
-    text = json.dumps(_replace(message, path, _PLACEHOLDER), ensure_ascii=True)
-    raw = draw(
-        st.sampled_from(RAW_TOKENS)
-        | st.integers(1, 5000).map(s.nested_json)
-        | st.integers(1, 5000).map(lambda n: s.nested_json(n, "{"))
-    )
-    return sp.topic(env.dev, sp.CHANNEL_OF_KIND[env.kind]), text.replace(f'"{_PLACEHOLDER}"', raw).encode()
-
-
 @s.FUZZ
-@given(case=spliced())
+@given(case=s.spliced())
 def test_hostile_json_tokens_spliced_into_valid_messages_fail_or_stay_in_bounds(
     case: tuple[str, bytes],
 ) -> None:

@@ -26,6 +26,7 @@ COUNTERS = {
     "presence_rows_rejected": "Devices' presence rows the registry refused (isolated, dropped, logged)",
     "presence_values_clamped": "Device values presence kept out or replaced (clock far off, int range)",
     "internal_errors": "Messages whose handling raised an unexpected error",
+    "timestamps_clamped": "Messages (not telemetry) whose ts lay outside the receive window, set to receipt",
     "devices_quarantined": "Times a device went over its message or byte budget and was quarantined",
     "retained_cleared": "Retained messages on channels that must not be retained, cleared from the broker",
     "acks_stale": "Acknowledgements not sent because their connection was gone (the broker redelivers)",

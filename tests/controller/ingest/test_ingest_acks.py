@@ -19,7 +19,6 @@ from tests.fixtures.golden import Golden, valid_messages
 DEVICE = "stb-a1b2c3d4"
 OTHER = "stb-honest01"
 RECEIVED_AT = 1_795_700_060.0  # near the golden messages' ts, inside decode's receive window
-RECEIVED_AT = 1_795_700_060.0  # near the golden messages' ts: inside decode_from's receive window
 
 
 class Directory:
