@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     public_url: str = ""  # empty → http://{http_host}:{http_port}; told to devices at enrollment
+    # Browser origins (scheme://host[:port]) whose cookie-authenticated /api/v1 writes are accepted,
+    # besides public_url's own origin (e.g. the console behind a second host name).
+    trusted_origins: list[str] = []
     # Reverse proxies (IPs or CIDRs) whose X-Forwarded-For names the real client. Empty: the header
     # is ignored and the TCP peer is the client, also on loopback (main.py; cli.py keeps uvicorn's off).
     forwarded_allow_ips: list[str] = []

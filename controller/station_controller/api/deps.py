@@ -15,6 +15,7 @@ from ..commands.service import CommandPublisher
 from ..commands.waiters import ResultWaiters
 from ..errors import AuthenticationRequired
 from ..settings import Settings
+from .origins import check_cookie_write
 from .ratelimit import BackoffLimiter
 
 SESSION_COOKIE = "sf_session"
@@ -35,16 +36,23 @@ DbSession = Annotated[Session, Depends(get_db)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
+def bearer_token(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
 def request_token(request: Request) -> str | None:
     """The bearer token, else the console's session cookie."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.cookies.get(SESSION_COOKIE) or None
+    return bearer_token(request) or request.cookies.get(SESSION_COOKIE) or None
 
 
-def current_user(request: Request, session: DbSession) -> StaffUser:
-    token = request_token(request)
+def current_user(request: Request, session: DbSession, settings: AppSettings) -> StaffUser:
+    """The staff user of the bearer token or the session cookie; cookie writes must pass the origin check."""
+    token = bearer_token(request)
+    if token is None:
+        token = request.cookies.get(SESSION_COOKIE) or None
+        if token is not None:
+            check_cookie_write(request, settings)
     if token is None:
         raise AuthenticationRequired(
             "log in at POST /api/v1/auth/login and send 'Authorization: Bearer <token>'"
