@@ -9,9 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..broker.accounts import BrokerAccount, BrokerAccountFiles
+from ..broker.errors import BrokerAccountError
 from ..broker.passwords import hash_password
 from ..broker.service_accounts import ServiceAccount, in_controller_namespace, service_accounts
 from ..registry.models import Device
+from ..registry.service import ROLES
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -22,7 +24,17 @@ SYNC_LOCK = threading.Lock()
 
 
 def controller_accounts(settings: Settings) -> list[ServiceAccount]:
-    """The main process's broker account, then one per ``mqtt_ingest_workers`` entry."""
+    """The main process's broker account, then one per ``mqtt_ingest_workers`` entry.
+
+    Raises:
+        BrokerAccountError: the controller's name space would hold device ids (``stb``, ``router-x``).
+    """
+    root = settings.mqtt_username
+    if any(root == role or root.startswith(f"{role}-") for role in ROLES):
+        raise BrokerAccountError(
+            f"STATION_MQTT_USERNAME {root!r} would cover device ids ({', '.join(ROLES)}-…); "
+            "use e.g. 'controller'"
+        )
     return service_accounts(
         settings.mqtt_username, settings.mqtt_password.get_secret_value(), settings.mqtt_ingest_workers
     )

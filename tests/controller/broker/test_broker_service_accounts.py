@@ -16,7 +16,7 @@ from station_controller.broker import (
 )
 from station_controller.cli import worker_settings
 from station_controller.db import Base, make_engine
-from station_controller.enrollment.broker_sync import account_files, broker_accounts
+from station_controller.enrollment.broker_sync import account_files, broker_accounts, controller_accounts
 from station_controller.errors import ControllerError
 from station_controller.registry.clock import utcnow
 from station_controller.registry.models import Device, Region, Station
@@ -52,6 +52,14 @@ def test_controller_namespace_covers_the_root_and_its_dashed_names() -> None:
     assert in_controller_namespace("controller-x", "controller")
     assert not in_controller_namespace("controllerx", "controller")
     assert not in_controller_namespace("stb-controller", "controller")
+
+
+@pytest.mark.parametrize("root", ["stb", "router", "stb-ctl", "router-x"])
+def test_a_controller_name_space_that_would_cover_device_ids_is_refused(tmp_path: Path, root: str) -> None:
+    settings = make_settings(tmp_path, "sqlite://", mqtt_username=root)
+
+    with pytest.raises(BrokerAccountError, match="device ids"):
+        controller_accounts(settings)
 
 
 def test_worker_settings_use_the_workers_account(tmp_path: Path) -> None:
