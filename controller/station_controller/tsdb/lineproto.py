@@ -11,9 +11,12 @@ registry, and moving a station must not split its history into new series.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from station_protocol import Event, Telemetry
+
+from .screen import INT64_MAX, INT64_MIN
 
 # Line protocol escapes ",", "=" and " " (and "\\") in tag keys and values, and has no escape at all for
 # a newline or other control characters: they become an escaped space, or one device's event name would
@@ -48,22 +51,43 @@ def _line(measurement: str, tags: str, fields: list[str], ts_ms: int) -> str:
     return f"{measurement}{tags} {','.join(fields)} {ts_ms}"
 
 
+def _int_field(name: str, value: object) -> list[str]:
+    # Out of int64 (or not an int) the TSDB would skip the whole line, silently: leave the field out.
+    if isinstance(value, bool) or not isinstance(value, int) or not INT64_MIN <= value <= INT64_MAX:
+        return []
+    return [f"{name}={value}i"]
+
+
+def _float_field(name: str, value: object) -> list[str]:
+    # NaN is VictoriaMetrics' staleness marker and inf is no measurement: leave such a field out.
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return []
+    return [f"{name}={number!r}"] if math.isfinite(number) else []
+
+
 def telemetry_lines(device_id: str, role: str, ts_ms: int, sample: Telemetry) -> list[str]:
-    """One ``telemetry`` line plus one ``iface`` line per interface, all at the sample time."""
+    """One ``telemetry`` line plus one ``iface`` line per interface, all at the sample time.
+
+    A field whose value cannot be stored (an integer outside int64, a non-finite number) is left out
+    rather than making the TSDB drop the line; ``station_protocol`` refuses such values at the edge.
+    """
     base = _tags((("device", device_id), ("role", role)))
-    fields = [f"{name}={getattr(sample, name)}i" for name in TELEMETRY_INT_FIELDS]
-    fields += [f"{name}={float(getattr(sample, name))!r}" for name in TELEMETRY_FLOAT_FIELDS]
+    fields = [f for name in TELEMETRY_INT_FIELDS for f in _int_field(name, getattr(sample, name))]
+    fields += [f for name in TELEMETRY_FLOAT_FIELDS for f in _float_field(name, getattr(sample, name))]
     if sample.temp_c is not None:
-        fields.append(f"temp_c={float(sample.temp_c)!r}")
-    lines = [_line("telemetry", base, fields, ts_ms)]
+        fields += _float_field("temp_c", sample.temp_c)
+    lines = [_line("telemetry", base, fields, ts_ms)] if fields else []
     for iface in sample.interfaces:
         iface_fields = [
-            f"rx_bps={float(iface.rx_bps)!r}",
-            f"tx_bps={float(iface.tx_bps)!r}",
-            f"rx_bytes={iface.rx_bytes}i",
-            f"tx_bytes={iface.tx_bytes}i",
+            *_float_field("rx_bps", iface.rx_bps),
+            *_float_field("tx_bps", iface.tx_bps),
+            *_int_field("rx_bytes", iface.rx_bytes),
+            *_int_field("tx_bytes", iface.tx_bytes),
         ]
-        lines.append(_line("iface", base + _tags((("iface", iface.name),)), iface_fields, ts_ms))
+        if iface_fields:
+            lines.append(_line("iface", base + _tags((("iface", iface.name),)), iface_fields, ts_ms))
     return lines
 
 

@@ -100,3 +100,21 @@ def _split_unescaped(line: str) -> list[str]:
         current += char
         escaped = char == "\\" and not escaped
     return [*parts, current]
+
+
+def test_values_the_tsdb_cannot_store_leave_their_field_out_not_the_line() -> None:
+    sample = _sample(
+        mem_used=2**64,
+        cpu_pct=float("nan"),
+        load1=10**400,
+        temp_c=float("inf"),
+        interfaces=(InterfaceCounters("eth0", 10**5000, 20, float("-inf"), 96.5),),
+    )
+    telemetry, iface = telemetry_lines("stb-a1", "stb", 5, sample)
+    fields = dict(item.split("=") for item in telemetry.split(" ")[1].split(","))
+    assert "mem_used" not in fields
+    assert "cpu_pct" not in fields
+    assert "load1" not in fields
+    assert "temp_c" not in fields
+    assert fields["seq"] == "42i"
+    assert iface == "iface,device=stb-a1,role=stb,iface=eth0 tx_bps=96.5,tx_bytes=20i 5"
