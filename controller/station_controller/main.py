@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from . import __version__
+from . import __version__, supervisor
 from .api.health import router as health_router
 from .api.ratelimit import BackoffLimiter, FailureLimiter
 from .api.router import build_api_router
@@ -70,6 +70,9 @@ def create_app(
 ) -> FastAPI:
     """Build the app; ``ingest`` (optional) is started and stopped with it, ``engine`` disposed on stop."""
     engine = engine or make_engine(settings.database_url)
+    supervisor.configure(
+        min_backoff_s=settings.thread_restart_min_s, max_backoff_s=settings.thread_restart_max_s
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
