@@ -104,3 +104,39 @@ def test_a_crashed_writer_is_restarted_and_loses_nothing() -> None:
 
 def _scrape() -> str:
     return generate_latest(metrics.REGISTRY).decode()
+
+
+class BugTriggerSink:
+    """A LineSink whose bug fires on one particular point, as hostile input might trigger."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.crashes = 0
+
+    def write_lines(self, lines: Sequence[str]) -> None:
+        if any("BUG" in line for line in lines):
+            self.crashes += 1
+            raise RuntimeError("sink bug on one point")
+        self.lines.extend(lines)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_point_that_keeps_crashing_the_writer_is_isolated_and_the_rest_written() -> None:
+    supervisor.configure(min_backoff_s=0.05, max_backoff_s=0.2)
+    try:
+        sink = BugTriggerSink()
+        stats = IngestStats()
+        writer = TsdbWriter(sink, stats=stats, batch_points=50, buffer_points=100, retry_max_delay_s=0.05)
+    finally:
+        supervisor.configure(min_backoff_s=0.5, max_backoff_s=30.0)
+    good = [f"p{i}" for i in range(20)]
+    done = threading.Event()
+    writer.submit(good[:7] + ["BUG"] + good[7:], on_done=done.set)
+    writer.start()
+    wait_until(done.is_set, message="every point stored or rejected")
+    writer.stop(2.0)
+    assert sink.lines == good
+    assert stats.labeled("points_rejected", "writer_error") == 1
+    assert sink.crashes >= 2

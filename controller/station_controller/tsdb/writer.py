@@ -79,6 +79,7 @@ class TsdbWriter:
         self._waiting_since: float | None = None  # monotonic: points waiting and nothing resolved since
         self._last_error = ""
         self._crashes_in_a_row = 0
+        self._careful = False  # set after a batch crashed the writer twice (see _recover_inflight)
         self._thread = SupervisedThread(name="tsdb-writer", target=self.run)
         stats.gauge("tsdb_buffer_points", self.buffered)
 
@@ -146,7 +147,9 @@ class TsdbWriter:
             if not batch:
                 self._check_drops()
                 continue
-            if self._write(batch):
+            stored = self._write(batch)
+            self._careful = False
+            if stored:
                 failures = 0
                 self._check_drops()
                 continue
@@ -159,18 +162,14 @@ class TsdbWriter:
             self._drops.check()
 
     def _recover_inflight(self) -> None:
-        # After a crash the batch being written goes back to the head once; if the same batch crashes
-        # the writer again it is treated as poison, or one bad point would stop every device's data.
+        # After a crash the batch being written goes back to the head. If it crashes the writer again,
+        # it is written carefully: an unexpected error then marks that part as poison and halving finds
+        # the point that triggers it, or one bad point would stop every device's data.
         if not self._inflight:
             return
         self._crashes_in_a_row += 1
-        if self._crashes_in_a_row < 2:
-            self._requeue()
-            return
-        items = list(self._inflight)
-        self._inflight.clear()
-        for item in items:
-            self._reject_item(item, "writer_error")
+        self._careful = self._crashes_in_a_row >= 2
+        self._requeue()
 
     def _drop_oldest(self, count: int) -> None:
         # Caller holds the lock. Oldest first: recent samples are the ones staff look at.
@@ -229,18 +228,21 @@ class TsdbWriter:
             part = parts.pop()
             try:
                 self._sink.write_lines([line for line, _ in part])
-            except TsdbRejected as exc:
-                if len(part) == 1:
-                    self._resolve(1, rejected=exc.reason, detail=str(exc))
-                    continue
-                middle = len(part) // 2
-                parts += [part[middle:], part[:middle]]
-                continue
             except TsdbUnavailable as exc:
                 log.warning("TSDB write of %d points failed, will retry: %s", len(self._inflight), exc)
                 self._stats.inc("write_errors")
                 self._last_error = str(exc)
                 return False
+            except Exception as exc:
+                if not isinstance(exc, TsdbRejected) and not self._careful:
+                    raise  # a bug: the supervisor logs it and restarts the writer
+                if len(part) == 1:
+                    reason = exc.reason if isinstance(exc, TsdbRejected) else "writer_error"
+                    self._resolve(1, rejected=reason, detail=str(exc))
+                    continue
+                middle = len(part) // 2
+                parts += [part[middle:], part[:middle]]
+                continue
             self._stats.inc("points_written", len(part))
             self._resolve(len(part))
         return True

@@ -29,7 +29,7 @@ class BuggySink:
 
 
 def test_a_crashing_writer_thread_turns_readyz_red_until_it_recovers(api: Api) -> None:
-    supervisor.configure(min_backoff_s=0.2, max_backoff_s=0.4)
+    supervisor.configure(min_backoff_s=1.5, max_backoff_s=3.0)  # down long enough to be seen
     try:
         sink = BuggySink()
         writer = TsdbWriter(
