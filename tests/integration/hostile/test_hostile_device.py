@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable
 from functools import partial
 
+import httpx
 import pytest
 
+from station_controller.devstack.run import ADMIN_USERNAME
 from station_protocol import Channel, Event, Result, encode, make, topic
 from tests.support import MqttTestClient, wait_until
 
@@ -32,6 +34,7 @@ MALFORMED: dict[str, Callable[..., list[p.Payload]]] = {
     "types": p.type_payloads,
     "spoof": p.spoof_payloads,  # also given the victim: an honest device's id
 }
+HOSTILE_SOURCE = "127.0.0.2"  # the box's own address on loopback (the API trusts no X-Forwarded-For)
 FLOOD_MESSAGES = 20_000
 FLOOD_FIRST_SEQ = 1_000_000
 MESSAGE_BURST = int(CONTROLLER_ENV["STATION_INGEST_DEVICE_MESSAGE_BURST"])
@@ -169,6 +172,37 @@ def _stored_poison(fleet: Fleet, dev: str) -> list[str]:
     rows = fleet.tsdb.query(f'telemetry_mem_total{{device="{dev}"}} > {float(p.INT64_MAX)}')
     found += [f"mem_total {r['value'][1]}" for r in rows]
     return found
+
+
+def test_failed_enrollments_and_logins_from_a_box_lock_out_no_one(fleet: Fleet) -> None:
+    lab = fleet.lab
+    _, serial, token = lab.register()  # a box still waiting to enroll; its serial is printed on it
+    password = (lab.stack.data_dir / "admin-password.txt").read_text(encoding="utf-8").strip()
+    # The hostile box talks from its own source address; staff and the new box from another.
+    box = httpx.Client(base_url=lab.url, transport=httpx.HTTPTransport(local_address=HOSTILE_SOURCE))
+    with box:
+        enroll_codes = [
+            box.post(
+                "/api/v1/enroll", json={"serial": serial, "token": f"guess-{i:04d}-{'x' * 20}"}
+            ).status_code
+            for i in range(15)
+        ]
+        login_codes = [
+            box.post(
+                "/api/v1/auth/login", json={"username": ADMIN_USERNAME, "password": f"guess-{i}"}
+            ).status_code
+            for i in range(15)
+        ]
+    enrolled = httpx.post(f"{lab.url}/api/v1/enroll", json={"serial": serial, "token": token}, timeout=30)
+    login = httpx.post(
+        f"{lab.url}/api/v1/auth/login", json={"username": ADMIN_USERNAME, "password": password}, timeout=30
+    )
+    assert set(enroll_codes) <= {401, 429}, f"guessed enrollments answered {enroll_codes}"
+    assert set(login_codes) <= {401, 429}, f"guessed logins answered {login_codes}"
+    assert enrolled.status_code == 200, f"valid token refused after a box's guesses: {enrolled.text}"
+    assert login.status_code == 200, f"right staff password refused after a box's guesses: {login.text}"
+    harm = _harm(fleet, time.time())
+    assert not harm, harm
 
 
 def test_a_flood_is_bounded_to_the_flooding_device(fleet: Fleet) -> None:
