@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from ..api.deps import Admin, AppSettings, CurrentUser, DbSession, Operator, Publisher, Viewer
 from ..auth.models import StaffUser
+from ..auth.service import role_allows
 from ..errors import InvalidInput, PermissionDenied
 from ..registry.clock import as_utc, utcnow
 from ..registry.models import Device
@@ -26,6 +28,7 @@ from .schemas import (
     EffectivePolicyOut,
     ExtendIn,
     GatewayIn,
+    GatewayKeyOut,
     GatewayOut,
     HotspotIn,
     HotspotOut,
@@ -38,6 +41,7 @@ from .schemas import (
 )
 from .wifidog import gateways
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/portal", tags=["portal"])
 EXPORT_ROLES = ("auditor", "admin")
 
@@ -103,6 +107,15 @@ def rotate_key(
 ) -> HotspotOut:
     hotspot = hotspots.rotate_key(session, settings=settings, publisher=publisher, device_id=device_id)
     return _hotspot_out(session, hotspot, get_device(session, device_id=device_id))
+
+
+@router.get("/hotspots/{device_id}/gateway-key", response_model=GatewayKeyOut)
+def reveal_gateway_key(device_id: str, session: DbSession, response: Response, user: Admin) -> GatewayKeyOut:
+    """The router's splash-signing key, for admins only (device reads show a marker instead)."""
+    hotspot = hotspots.get_hotspot(session, device_id=device_id)
+    log.warning("%s portal gateway key revealed to %s", device_id, user.username)
+    response.headers["cache-control"] = "no-store"
+    return GatewayKeyOut(device_id=device_id, gateway_key=hotspot.gateway_key)
 
 
 @router.get("/policies", response_model=list[PolicyOut])
@@ -187,7 +200,7 @@ def create_batch(body: BatchIn, session: DbSession, user: Operator) -> BatchDeta
     batch = vouchers.create_batch(
         session, spec=vouchers.BatchSpec(**body.model_dump()), created_by=user.username
     )
-    return _batch_detail(session, batch)
+    return _batch_detail(session, batch, reveal=True)
 
 
 @router.get("/voucher-batches", response_model=list[BatchOut])
@@ -195,12 +208,13 @@ def list_batches(session: DbSession, _user: Viewer) -> list[VoucherBatch]:
     return vouchers.list_batches(session)
 
 
-def _batch_detail(session: DbSession, batch: VoucherBatch) -> BatchDetail:
+def _batch_detail(session: DbSession, batch: VoucherBatch, *, reveal: bool) -> BatchDetail:
+    """Operators (who print them) see the codes; viewers see them masked (a code is a ticket online)."""
     items = vouchers.batch_vouchers(session, batch_id=batch.id)
     used = vouchers.voucher_bytes(session, voucher_ids=[v.id for v in items])
     out = [
         VoucherOut(
-            code=v.code,
+            code=v.code if reveal else vouchers.masked(v.code),
             first_used_at=v.first_used_at,
             expires_at=v.expires_at,
             devices=list(v.devices or []),
@@ -215,9 +229,10 @@ def _batch_detail(session: DbSession, batch: VoucherBatch) -> BatchDetail:
 
 
 @router.get("/voucher-batches/{batch_id}", response_model=BatchDetail)
-def get_batch(batch_id: int, session: DbSession, _user: Viewer) -> BatchDetail:
-    """A batch with each voucher's usage (first use, expiry, devices, bytes)."""
-    return _batch_detail(session, vouchers.get_batch(session, batch_id=batch_id))
+def get_batch(batch_id: int, session: DbSession, user: Viewer) -> BatchDetail:
+    """A batch with each voucher's usage (first use, expiry, devices, bytes); codes masked for viewers."""
+    reveal = role_allows(user.role, "operator")
+    return _batch_detail(session, vouchers.get_batch(session, batch_id=batch_id), reveal=reveal)
 
 
 @router.post("/voucher-batches/{batch_id}/revoke", response_model=BatchOut)

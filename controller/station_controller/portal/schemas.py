@@ -142,6 +142,11 @@ class BatchDetail(BatchOut):
     vouchers: list[VoucherOut] = []
 
 
+class GatewayKeyOut(BaseModel):
+    device_id: str
+    gateway_key: str
+
+
 class GatewayIn(BaseModel):
     allowed_sources: list[str] = Field(min_length=1)
     station_code: str | None = None

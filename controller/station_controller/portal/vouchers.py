@@ -90,6 +90,11 @@ def voucher_bytes(session: Session, *, voucher_ids: list[int]) -> dict[int, int]
     return {int(vid): int(used or 0) for vid, used in session.execute(stmt) if vid is not None}
 
 
+def masked(code: str) -> str:
+    """What a viewer sees of a voucher code: its last 3 characters (enough to tell two apart)."""
+    return "*" * max(0, len(code) - 3) + code[-3:]
+
+
 def revoke_batch(session: Session, *, batch_id: int) -> VoucherBatch:
     batch = get_batch(session, batch_id=batch_id)
     now = utcnow()

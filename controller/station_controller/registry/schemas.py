@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..api.types import UtcDateTime
+from ..redact import redact_desired_config
 from .bounded import bounded_json, clean_text
 from .models import Device, Station
 
@@ -89,6 +90,7 @@ class DeviceOut(DeviceBrief):
     @classmethod
     def of(cls, device: Device, station_code: str) -> DeviceOut:
         data = {name: getattr(device, name) for name in cls.model_fields if name != "station_code"}
+        data["desired_config"] = redact_desired_config(data["desired_config"])  # no gateway keys
         return cls(station_code=station_code, **data)
 
 

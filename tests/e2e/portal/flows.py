@@ -56,7 +56,12 @@ def enable_portal(rig: PortalRig) -> dict[str, Any]:
         interval=0.5,
         message=f"router applied the portal config\n{rig.log_tail('agent')}",
     )
-    return dict(device["desired_config"]["portal"])
+    portal = dict(device["desired_config"]["portal"])
+    with rig.api() as api:  # device reads hide the key; the admin reveals it on purpose
+        reveal = api.get(f"/api/v1/portal/hotspots/{rig.router_id}/gateway-key")
+        reveal.raise_for_status()
+    portal["gateway_key"] = reveal.json()["gateway_key"]
+    return portal
 
 
 def nft_table(rig: PortalRig) -> str:
