@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import shutil
 import socket
 import time
 from dataclasses import dataclass
@@ -78,7 +78,6 @@ def _resolve(host: str) -> Dict[str, Any]:
 
 def _disk_free(path: str) -> Optional[int]:
     try:
-        st = os.statvfs(path)  # what shutil.disk_usage computes, without importing shutil (bz2, lzma)
-        return int(st.f_bavail * st.f_frsize)
+        return int(shutil.disk_usage(path).free)
     except OSError:
         return None

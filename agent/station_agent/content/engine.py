@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 import zlib
@@ -269,8 +270,6 @@ class SyncEngine:
         staged = sum(e.size for e in manifest.files if e.sha256 not in plan.seed_files)
         need = staged + sum(r.size for r in plan.missing) + self.settings.reserve_bytes
         self.tree.root.mkdir(parents=True, exist_ok=True)
-        import shutil  # on first use: with bz2 and lzma, not needed by an idle STB
-
         free = shutil.disk_usage(self.tree.root).free
         if free < need:
             raise SyncFailed(

@@ -6,36 +6,18 @@
 {root}/bundles/{b}/manifests/{v}.json  verified manifest document of each installed version
 {root}/bundles/{b}/current           symlink → versions/{v}, replaced by rename (atomic)
 {root}/trusted-keys/{key_id}.pub     pinned signing keys (provisioned out of band)
-
-hashlib (OpenSSL, ~3.5 MB RSS) and shutil (bz2, lzma) are imported on first use, not at start: an idle
-STB does not need them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from station_protocol.content import ChunkRef, FileEntry, Manifest, parse_manifest, split_document
-
-if TYPE_CHECKING:
-    from hashlib import _Hash
-
-
-def rmtree(path: Path, *, ignore_errors: bool = False) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=ignore_errors)
-
-
-def sha256(data: bytes = b"") -> _Hash:
-    """hashlib's SHA-256 (OpenSSL's), imported on the first call."""
-    import hashlib
-
-    return hashlib.sha256(data)
-
 
 Seed = Tuple[Path, int, int]  # file, offset, size
 READ = 1024 * 1024
@@ -134,7 +116,7 @@ class ContentTree:
         """Build the version in a staging directory, fsync everything, then rename it into versions/."""
         bdir = self.bundle_dir(m.bundle)
         staging = bdir / f".staging-{m.version}"
-        rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         for entry in m.files:
             target = staging / entry.path
@@ -150,7 +132,7 @@ class ContentTree:
         final = bdir / "versions" / m.version
         final.parent.mkdir(exist_ok=True)
         if final.exists():
-            rmtree(final)
+            shutil.rmtree(final)
         os.replace(staging, final)
         fsync_dir(final.parent)
         return final
@@ -166,7 +148,7 @@ class ContentTree:
         return True
 
     def _write_file(self, entry: FileEntry, target: Path, seeds: Dict[str, Seed]) -> None:
-        whole = sha256()
+        whole = hashlib.sha256()
         with target.open("wb") as out:
             for ref in entry.chunks:
                 raw = self.read_chunk(ref, seeds)
@@ -187,7 +169,7 @@ class ContentTree:
             with src.open("rb") as fh:
                 fh.seek(offset)
                 raw = fh.read(size)
-        if sha256(raw).hexdigest() != ref.sha256:
+        if hashlib.sha256(raw).hexdigest() != ref.sha256:
             raise OSError(f"local chunk {ref.sha256} is corrupt")
         return raw
 
@@ -211,7 +193,7 @@ class ContentTree:
         for dirpath, dirs, _files in os.walk(vdir):
             for d in dirs:
                 os.chmod(Path(dirpath) / d, 0o700)  # only to delete it
-        rmtree(vdir, ignore_errors=True)
+        shutil.rmtree(vdir, ignore_errors=True)
         (self.bundle_dir(bundle) / "manifests" / f"{version}.json").unlink(missing_ok=True)
 
     def status(self) -> Dict[str, Dict[str, Optional[str]]]:

@@ -7,6 +7,7 @@ is open, without using up ``max_retries``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -20,7 +21,7 @@ from ..retry_after import parse_retry_after, retry_delay
 from .errors import BudgetExceeded, SyncInterrupted, TransferFailed
 from .http import Fetcher
 from .job import SyncJob
-from .local import ContentTree, sha256
+from .local import ContentTree
 from .pacing import TokenBucket, Window
 from .progress import Progress
 
@@ -229,7 +230,7 @@ class ChunkFetcher:
                 raw = zlib.decompressobj().decompress(stored, ref.size + 1)
             except zlib.error:
                 raw = None
-        if raw is None or len(raw) != ref.size or sha256(raw).hexdigest() != ref.sha256:
+        if raw is None or len(raw) != ref.size or hashlib.sha256(raw).hexdigest() != ref.sha256:
             log.warning(
                 "content %s: chunk %s failed verification; refetching", self._job.job_id, ref.sha256[:12]
             )

@@ -1,11 +1,9 @@
-"""The signed splash redirect of docs/portal.md: ``{portal_url}?gw&mac&ip&url&ts&sig`` (HMAC-SHA256).
-
-hashlib and hmac are imported on the first signature, not at start: they load OpenSSL (~3.5 MB RSS),
-which a router without an enabled portal does not need.
-"""
+"""The signed splash redirect of docs/portal.md: ``{portal_url}?gw&mac&ip&url&ts&sig`` (HMAC-SHA256)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from typing import Optional
 from urllib.parse import urlencode
@@ -16,9 +14,6 @@ HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$")
 
 def sign(key_hex: str, *, gw: str, mac: str, ip: str, ts: int, url: str) -> str:
     """Lowercase hex HMAC-SHA256 over ``"{gw}|{mac}|{ip}|{ts}|{url}"`` with the raw 32-byte key."""
-    import hashlib
-    import hmac
-
     message = f"{gw}|{mac}|{ip}|{ts}|{url}".encode()
     return hmac.new(bytes.fromhex(key_hex), message, hashlib.sha256).hexdigest()
 
