@@ -153,10 +153,15 @@ def seed(api: httpx.Client, *, logins: int) -> dict[str, Any]:
     token = created.json()["token"]
     api.post("/api/v1/enroll", json={"serial": ROUTER_SERIAL, "token": token}).raise_for_status()
     api.put(f"/api/v1/portal/hotspots/{router}", json={"lan_interface": "br-lan"}).raise_for_status()
-    key = api.get(f"/api/v1/devices/{router}").json()["desired_config"]["portal"]["gateway_key"]
+    key = api.get(f"/api/v1/portal/hotspots/{router}/gateway-key").json()["gateway_key"]  # admin reveal
     api.put(
         f"/api/v1/portal/wifidog-gateways/{WIFIDOG_GW}",
-        json={"allowed_sources": ["127.0.0.1/32"], "station_code": STATION, "name": "bench"},
+        json={
+            "allowed_sources": ["127.0.0.1/32"],
+            "lan_networks": ["10.0.0.1/32"],  # the gw_address of the logins below
+            "station_code": STATION,
+            "name": "bench",
+        },
     ).raise_for_status()
     codes: list[str] = []
     while len(codes) < 2 * logins:

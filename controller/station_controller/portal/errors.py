@@ -11,7 +11,8 @@ ControllerError (station_controller.errors)
  │    ├── VoucherRejected              unknown, revoked, expired or used-up voucher
  │    ├── AccessDenied                 device limit per phone reached, or the hotspot is disabled
  │    ├── QuotaUsedUp                  today's data quota for this phone is used up
- │    └── GatewayNotRegistered         wifidog gw_id unknown or source address not allowed
+ │    ├── GatewayNotRegistered         wifidog gw_id unknown or source address not allowed
+ │    └── ForeignGatewayAddress        wifidog login's gw_address/gw_port outside the gateway's networks
  ├── RateLimited                 429
  │    └── SmsRateLimited               cooldown or a daily SMS limit (``limit`` names which)
  └── DeviceUnreachable           503
@@ -65,6 +66,11 @@ class QuotaUsedUp(PermissionDenied):
 
 class GatewayNotRegistered(PermissionDenied):
     code = "gateway_not_registered"
+    page = "denied"
+
+
+class ForeignGatewayAddress(PermissionDenied):
+    code = "gateway_address_refused"
     page = "denied"
 
 

@@ -221,6 +221,9 @@ class WifidogGateway(Base):
 
     gw_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     allowed_sources: Mapped[list[str]] = mapped_column(JSON, default=list)  # CIDRs
+    # Where the login redirect may send the phone back to (gw_address ∈ these ∪ allowed_sources, gw_port).
+    lan_networks: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")  # CIDRs
+    gw_port: Mapped[int] = mapped_column(Integer, default=2060, server_default="2060")
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -276,6 +276,8 @@ def put_gateway(gw_id: str, body: GatewayIn, session: DbSession, _user: Operator
         session,
         gw_id=gw_id,
         allowed_sources=body.allowed_sources,
+        lan_networks=body.lan_networks,
+        gw_port=body.gw_port,
         station_code=body.station_code,
         name=body.name,
     )

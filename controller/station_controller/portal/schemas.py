@@ -149,6 +149,10 @@ class GatewayKeyOut(BaseModel):
 
 class GatewayIn(BaseModel):
     allowed_sources: list[str] = Field(min_length=1)
+    # The gateway's own LAN (its GatewayAddress): where a login may send the phone back to. Empty →
+    # allowed_sources (a routed LAN, where phones' browsers come from the LAN addresses themselves).
+    lan_networks: list[str] = Field(default_factory=list, max_length=64)
+    gw_port: int = Field(default=2060, ge=1, le=65535)  # the GatewayPort of wifidog.conf
     station_code: str | None = None
     name: str = Field(default="", max_length=128)
 
@@ -158,6 +162,8 @@ class GatewayOut(BaseModel):
 
     gw_id: str
     allowed_sources: list[str]
+    lan_networks: list[str]
+    gw_port: int
     station_id: int | None
     name: str
     created_at: UtcDateTime

@@ -15,6 +15,7 @@ GW = "gw-wangzhuang"
 SOURCE = "203.0.113.7"
 MAC = "aa:bb:cc:11:22:33"
 IP = "10.1.0.23"
+GW_LAN = "10.1.0.0/24"  # the gateway's LAN behind its NAT address SOURCE; its GatewayAddress is 10.1.0.1
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def gateway(portal: Portal) -> TestClient:
     """A registered gateway, and a client calling from its address."""
     reply = portal.client.put(
         f"/api/v1/portal/wifidog-gateways/{GW}",
-        json={"allowed_sources": [f"{SOURCE}/32"], "station_code": "st-r1"},
+        json={"allowed_sources": [f"{SOURCE}/32"], "lan_networks": [GW_LAN], "station_code": "st-r1"},
         headers=portal.admin,
     )
     assert reply.status_code == 200, reply.text

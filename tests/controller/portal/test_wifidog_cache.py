@@ -12,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 from station_controller.portal.models import PortalSession
 from station_controller.portal.wifidog.runtime import WifidogRuntime
 from tests.controller.portal.conftest import Portal
-from tests.controller.portal.test_portal_wifidog import GW, SOURCE, _auth, _login
+from tests.controller.portal.test_portal_wifidog import GW, GW_LAN, SOURCE, _auth, _login
 from tests.support import wait_until
 
 
@@ -20,7 +20,7 @@ from tests.support import wait_until
 def gw(portal: Portal) -> TestClient:
     reply = portal.client.put(
         f"/api/v1/portal/wifidog-gateways/{GW}",
-        json={"allowed_sources": [f"{SOURCE}/32"], "station_code": "st-r1"},
+        json={"allowed_sources": [f"{SOURCE}/32"], "lan_networks": [GW_LAN], "station_code": "st-r1"},
         headers=portal.admin,
     )
     assert reply.status_code == 200, reply.text

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from ...errors import InvalidInput, NotFound
 from ...registry.clock import utcnow
 from ...registry.service import get_station
-from ..errors import GatewayNotRegistered
+from ..errors import ForeignGatewayAddress, GatewayNotRegistered
 from ..models import WifidogGateway
 
 log = logging.getLogger(__name__)
+DEFAULT_GW_PORT = 2060  # wifidog's GatewayPort default
 PING_FIELDS = (
     "sys_uptime",
     "sys_memfree",
@@ -33,20 +34,29 @@ PING_FIELDS = (
 )
 
 
-def _networks(sources: list[str]) -> list[str]:
+def _networks(sources: list[str], field: str = "allowed_sources") -> list[str]:
     try:
         return [str(ipaddress.ip_network(s.strip(), strict=False)) for s in sources]
     except ValueError as exc:
-        raise InvalidInput(f"allowed_sources: {exc}; give addresses or CIDRs like 203.0.113.7/32") from None
+        raise InvalidInput(f"{field}: {exc}; give addresses or CIDRs like 203.0.113.7/32") from None
 
 
 def put_gateway(
-    session: Session, *, gw_id: str, allowed_sources: list[str], station_code: str | None, name: str
+    session: Session,
+    *,
+    gw_id: str,
+    allowed_sources: list[str],
+    station_code: str | None,
+    name: str,
+    lan_networks: list[str] | None = None,
+    gw_port: int = DEFAULT_GW_PORT,
 ) -> WifidogGateway:
-    """Register (or update) a gateway; it is answered only from ``allowed_sources``."""
+    """Register (or update) a gateway; it is answered only from ``allowed_sources``, and a login sends
+    the phone back only to an address in ``lan_networks`` (or ``allowed_sources``) on ``gw_port``."""
     if not gw_id or len(gw_id) > 64:
         raise InvalidInput("gw_id must be 1-64 characters (the GatewayID of wifidog.conf)")
     networks = _networks(allowed_sources)
+    lan = _networks(lan_networks or [], "lan_networks")
     if not networks:
         raise InvalidInput("allowed_sources must list at least one address or CIDR")
     station = get_station(session, code=station_code) if station_code else None
@@ -55,6 +65,7 @@ def put_gateway(
         gateway = WifidogGateway(gw_id=gw_id, created_at=utcnow())
         session.add(gateway)
     gateway.allowed_sources, gateway.name = networks, name
+    gateway.lan_networks, gateway.gw_port = lan, gw_port
     gateway.station_id = station.id if station else None
     session.commit()
     log.info("wifidog gateway %s registered from %s", gw_id, networks)
@@ -90,6 +101,33 @@ def check_gateway(session: Session, *, gw_id: str, source_ip: str) -> WifidogGat
             "this gateway is not registered for this source address; ask staff to add it"
         )
     return gateway
+
+
+def login_target(gateway: WifidogGateway, *, address: str, port: str) -> tuple[str, int]:
+    """The login's ``gw_address``/``gw_port`` if they are this gateway's own: the phone's browser is
+    sent there with the token after login, so a forged login link must not name another host.
+
+    Raises ForeignGatewayAddress: not an IP literal in ``lan_networks`` (when none are registered,
+    ``allowed_sources``), or another port than the registered ``gw_port``.
+    """
+    networks = gateway.lan_networks or gateway.allowed_sources or []
+    try:
+        ip, number = ipaddress.ip_address(address.strip()), int(port)
+    except ValueError:
+        ip, number = None, 0
+    if ip is None or number != gateway.gw_port or not any(ip in ipaddress.ip_network(n) for n in networks):
+        log.warning(
+            "wifidog login for gw_id %s names %s:%s outside %s port %d; refused",
+            gateway.gw_id,
+            address[:45],
+            port[:8],
+            networks,
+            gateway.gw_port,
+        )
+        raise ForeignGatewayAddress(
+            "this login link names a gateway address that is not this hotspot's; reconnect to the WiFi"
+        )
+    return str(ip), number
 
 
 def record_ping(session: Session, *, gateway: WifidogGateway, params: dict[str, Any]) -> None:

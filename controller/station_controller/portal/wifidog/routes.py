@@ -21,7 +21,7 @@ from ...errors import ControllerError
 from ...registry.service import normalise_mac
 from ...settings import Settings
 from .. import login
-from ..errors import GatewayNotRegistered
+from ..errors import ForeignGatewayAddress, GatewayNotRegistered
 from ..pages.render import lang_of, message, render
 from ..pages.routes import login_page
 from . import auth, checks, gateways
@@ -51,11 +51,13 @@ def ping(request: Request, session: Session, settings: Settings, _body: bytes) -
 def login_(request: Request, session: Session, settings: Settings, _body: bytes) -> Response:
     params = request.query_params
     gw_id = _gw_id(request)
-    gateways.check_gateway(session, gw_id=gw_id, source_ip=client_ip(request))
+    gateway = gateways.check_gateway(session, gw_id=gw_id, source_ip=client_ip(request))
     try:
-        port = int(params.get("gw_port", "") or 0)
-    except ValueError:
-        port = 0
+        address, port = gateways.login_target(
+            gateway, address=params.get("gw_address", "")[:45], port=params.get("gw_port", "")[:8]
+        )
+    except ForeignGatewayAddress as exc:
+        return message(request, exc.page, lang=lang_of(request), status_code=exc.status, detail=exc.detail)
     token = login.new_pending(
         session,
         settings=settings,
@@ -64,7 +66,7 @@ def login_(request: Request, session: Session, settings: Settings, _body: bytes)
         mac=normalise_mac(params.get("mac", "")) or "",
         ip=params.get("ip", "")[:45],
         url=params.get("url", "")[:2048],
-        gw_address=params.get("gw_address", "")[:45],
+        gw_address=address,
         gw_port=port,
     )
     return login_page(request, session, settings, token, lang_of(request))
