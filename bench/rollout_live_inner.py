@@ -24,7 +24,6 @@ from station_controller.campaigns.models import CampaignDevice
 from station_controller.campaigns.schemas import CampaignCreate
 from station_controller.content import keys
 from station_controller.content import service as content
-from station_controller.content.chunker import DEFAULT_CHUNKING, Chunk, chunk_tree
 from station_controller.content.store import origin_limiter
 from station_controller.db import make_engine, make_session_factory
 from station_controller.devstack import MosquittoService, free_port
@@ -34,6 +33,7 @@ from station_controller.migrations import upgrade_head
 from station_controller.registry.models import Device
 from station_controller.registry.service import add_device, create_station
 from station_controller.settings import Settings
+from stationctl.chunker import DEFAULT_CHUNKING, Chunk, chunk_tree
 from tests.support.netns import popen_in
 
 REGION = "河南省/南阳市/唐河县"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent setup: missing Debian packages (as root), then .venv with our three packages + dev tools.
+# Idempotent setup: missing Debian packages (as root), then .venv with our packages + dev tools.
 # A second run checks dpkg and a stamp and returns in well under a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +40,8 @@ install_packages() {
 
 venv_fingerprint() {
   # Reinstall when a dependency list or the tool list changes.
-  cat protocol/pyproject.toml agent/pyproject.toml controller/pyproject.toml scripts/bootstrap.sh | sha256sum
+  cat protocol/pyproject.toml agent/pyproject.toml controller/pyproject.toml stationctl/pyproject.toml \
+    scripts/bootstrap.sh | sha256sum
 }
 
 install_venv() {
@@ -52,7 +53,12 @@ install_venv() {
   [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
   # Playwright drives Debian's /usr/bin/chromium; never download browsers.
   export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-  "$VENV/bin/python" -m pip install --quiet -e protocol -e agent -e controller "${DEV_TOOLS[@]}"
+  # stationctl was a station-controller script; pip would delete the new package's script while
+  # uninstalling that old controller, so an old venv drops it first.
+  if grep -qs "station_controller.stationctl" "$VENV/bin/stationctl"; then
+    "$VENV/bin/python" -m pip uninstall --quiet --yes station-controller
+  fi
+  "$VENV/bin/python" -m pip install --quiet -e protocol -e agent -e stationctl -e controller "${DEV_TOOLS[@]}"
   echo "$want" >"$STAMP"
   echo "bootstrap: $VENV ready"
 }

@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 from station_protocol.content import Chunking, Manifest, canonical_bytes, manifest_to_dict, signed_document
+from stationctl.chunker import DEFAULT_CHUNKING, Chunk, chunk_tree
 
 from . import signing
-from .chunker import DEFAULT_CHUNKING, Chunk, chunk_tree
 from .store import ChunkStore
 
 

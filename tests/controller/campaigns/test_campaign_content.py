@@ -9,7 +9,6 @@ from pathlib import Path
 
 from station_controller.campaigns.payloads import ContentSync, PayloadAction
 from station_controller.content import service as content
-from station_controller.content.chunker import DEFAULT_CHUNKING, Chunk, chunk_tree
 from station_controller.content.devices import device_state
 from station_controller.ingest.devices import KnownDevices
 from station_controller.ingest.events import EventRoute, SqlCampaignEvents
@@ -17,6 +16,7 @@ from station_controller.ingest.pipeline import Message, Pipeline
 from station_controller.ingest.presence import PresenceStore
 from station_controller.observability.metrics import IngestStats
 from station_protocol import Command, Event, decode, encode, make
+from stationctl.chunker import DEFAULT_CHUNKING, Chunk, chunk_tree
 from tests.controller.campaigns.conftest import Fleet
 
 

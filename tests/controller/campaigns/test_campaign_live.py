@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from station_controller.content.chunker import DEFAULT_CHUNKING, chunk_tree
+from stationctl.chunker import DEFAULT_CHUNKING, chunk_tree
 from tests.e2e.conftest import DEMO_STATION_CODE, LiveStack, live_stack
 from tests.support import wait_until
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from station_controller.content import devices, gc
-from station_controller.content.chunker import DEFAULT_CHUNKING, Chunk, chunk_tree
 from station_controller.content.signing import verify
 from station_controller.content.store import origin_limiter
 from station_protocol.content import Signature, canonical_bytes
+from stationctl.chunker import DEFAULT_CHUNKING, Chunk, chunk_tree
 from tests.controller.api.core_fixtures import PASSWORD, Api
 
 

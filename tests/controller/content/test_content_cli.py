@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from station_controller.stationctl import content as cli
-from station_controller.stationctl.cli import main
+from stationctl import content as cli
+from stationctl.cli import main
 from tests.controller.api.core_fixtures import Api
 
 

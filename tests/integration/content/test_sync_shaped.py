@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from station_controller.content.chunker import MAX_SIZE
+from stationctl.chunker import MAX_SIZE
 from tests.integration.content.conftest import SHAPE, Rig, tree_bytes, write_corpus
 from tests.support.netns import run_in
 from tests.support.wait import wait_until

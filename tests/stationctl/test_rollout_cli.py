@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from station_controller.stationctl.cli import build_parser
-from station_controller.stationctl.rollout import create_body, parse_rate, plan_table, progress_view
+from stationctl.cli import build_parser
+from stationctl.rollout import create_body, parse_rate, plan_table, progress_view
 
 
 def render(renderable: Any) -> str:

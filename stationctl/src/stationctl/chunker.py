@@ -1,4 +1,8 @@
-"""Streaming FastCDC chunking of files and directories (the only ``fastcdc`` importer)."""
+"""Streaming FastCDC chunking of files and directories (the only ``fastcdc`` importer).
+
+It lives here so ``stationctl content publish`` can chunk on a staff machine without the server's
+dependencies; the controller imports it from here too (offline bundles, ``content/offline.py``).
+"""
 
 from __future__ import annotations
 

@@ -16,8 +16,10 @@ from .client import CliError, Login, checked, save_login
 
 def _feature_modules() -> list[str]:
     """Every module of this package with a ``register(subparsers)`` function (content, provision, ...)."""
-    package = importlib.import_module(__package__ or "station_controller.stationctl")
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in {"cli", "client"})
+    package = importlib.import_module(__package__ or "stationctl")
+    return sorted(
+        m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in {"cli", "client", "chunker"}
+    )
 
 
 def _login(args: argparse.Namespace) -> int:

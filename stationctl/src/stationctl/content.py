@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
-from ..content.chunker import DEFAULT_CHUNKING, Chunk, chunk_file, walk
+from .chunker import DEFAULT_CHUNKING, Chunk, chunk_file, walk
 from .client import CliError, api, checked
 
 BATCH = 256  # chunks asked about / uploaded together (~16 MiB at 64 KiB average)
