@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol
 
@@ -66,9 +67,16 @@ async def _controller_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(
-    settings: Settings, *, ingest: IngestRuntime | None = None, engine: Engine | None = None
+    settings: Settings,
+    *,
+    ingest: IngestRuntime | None = None,
+    engine: Engine | None = None,
+    wifidog_clock: Callable[[], float] | None = None,
 ) -> FastAPI:
-    """Build the app; ``ingest`` (optional) is started and stopped with it, ``engine`` disposed on stop."""
+    """Build the app; ``ingest`` (optional) is started and stopped with it, ``engine`` disposed on stop.
+
+    ``wifidog_clock`` (epoch seconds) times WiFiDog decisions: tests drive idle timeouts with it.
+    """
     engine = engine or make_engine(settings.database_url)
     supervisor.configure(
         min_backoff_s=settings.thread_restart_min_s, max_backoff_s=settings.thread_restart_max_s
@@ -108,7 +116,11 @@ def create_app(
     )
     app.state.portal_sms = build_sender(settings)
     app.state.portal_voucher_limiter = FailureLimiter(limit=settings.portal_voucher_failures_per_minute)
-    app.state.wifidog = WifidogRuntime(app.state.session_factory)  # counters cache, flushed each second
+    app.state.wifidog = WifidogRuntime(  # counters cache, flushed each second
+        app.state.session_factory,
+        probe_bytes=settings.portal_wifidog_probe_bytes,
+        clock=wifidog_clock or time.time,
+    )
     app.state.campaign_payloads = build_payloads(settings)
     app.state.campaign_scheduler = build_scheduler(
         settings, app.state.session_factory, app.state.campaign_payloads, app.state.publisher

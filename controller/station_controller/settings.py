@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     portal_roaming_region_depth: int = 3  # sessions roam between stations sharing this many path parts
     portal_session_s: int = 8 * 3600
     portal_idle_timeout_s: int = 900
+    # WiFiDog counters growth (up + down bytes) per report that is the gateway's own ICMP probe of the
+    # client, not use: at most this much since the previous report does not reset the idle timer.
+    portal_wifidog_probe_bytes: int = 1024
     portal_up_kbps: int = 2048
     portal_down_kbps: int = 8192
     portal_daily_quota_bytes: int = 0  # 0 = no daily quota

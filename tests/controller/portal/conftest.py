@@ -115,15 +115,15 @@ PortalFactory = Callable[..., Portal]
 
 @pytest.fixture
 def make_portal(tmp_path: Path) -> Iterator[PortalFactory]:
-    """Build a portal app with settings overrides (e.g. ``portal_sms_cooldown_s=0``)."""
+    """Build a portal app with settings overrides (e.g. ``portal_sms_cooldown_s=0``) and a WiFiDog clock."""
     clients: list[TestClient] = []
 
-    def build(**overrides: Any) -> Portal:
+    def build(wifidog_clock: Callable[[], float] | None = None, **overrides: Any) -> Portal:
         url = f"sqlite:///{tmp_path / 'registry.db'}"
         upgrade_head(url)
         settings = make_settings(tmp_path, url, **overrides)
         ingest = FakeIngest()
-        app = create_app(settings, ingest=ingest)
+        app = create_app(settings, ingest=ingest, wifidog_clock=wifidog_clock)
         client = TestClient(app)
         client.__enter__()
         clients.append(client)

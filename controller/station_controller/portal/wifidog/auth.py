@@ -17,6 +17,7 @@ from .. import login, service
 from ..models import PortalSession
 from ..records import end_session
 from ..tokens import hash_token
+from .live import real_traffic
 
 log = logging.getLogger(__name__)
 AUTH_ERROR, AUTH_DENIED, AUTH_ALLOWED = -1, 0, 1
@@ -50,23 +51,42 @@ def _bound(record: PortalSession, mac: str | None, ip: str) -> bool:
     return mac == record.mac and (not ip or ip == record.ip)
 
 
+def _idle(record: PortalSession, now: datetime) -> bool:
+    """No real traffic for the session's idle timeout (from the login check when there was none)."""
+    since = record.last_activity_at or record.token_used_at or record.started_at
+    return bool(record.idle_timeout_s) and (now - as_utc(since)).total_seconds() >= record.idle_timeout_s
+
+
 def _limits_left(session: Session, record: PortalSession, now: datetime) -> bool:
-    """False (and the session ended) when time or data quota is used up."""
+    """False (and the session ended) when time, data quota or idle time is used up."""
     if as_utc(record.expires_at) <= now:
         end_session(session, record=record, reason="expired", ended_at=now)
         return False
     if record.quota_bytes and record.bytes_up + record.bytes_down >= record.quota_bytes:
         end_session(session, record=record, reason="quota", ended_at=now)
         return False
+    if _idle(record, now):
+        end_session(session, record=record, reason="idle", ended_at=now)
+        return False
     return True
 
 
-def decide(session: Session, *, gw_id: str, params: Mapping[str, Any]) -> int:
-    """The ``Auth: n`` answer for one ``auth`` request (classic or apfree field names); commits."""
+def decide(
+    session: Session,
+    *,
+    gw_id: str,
+    params: Mapping[str, Any],
+    now: datetime | None = None,
+    probe_bytes: int = 0,
+) -> int:
+    """The ``Auth: n`` answer for one ``auth`` request (classic or apfree field names); commits.
+
+    ``now`` is the runtime's clock; counter growth up to ``probe_bytes`` is not activity (live.py).
+    """
     stage = str(params.get("stage", ""))
     record = _session_for(session, gw_id=gw_id, token=str(params.get("token", "")))
     mac, ip = normalise_mac(str(params.get("mac", ""))), str(params.get("ip", ""))[:45]
-    now = utcnow()
+    now = now or utcnow()
     if stage == "logout":
         if record is not None and record.status == "active" and _bound(record, mac, ip):
             end_session(session, record=record, reason="logout", ended_at=now)
@@ -85,16 +105,16 @@ def decide(session: Session, *, gw_id: str, params: Mapping[str, Any]) -> int:
     elif record.token_used_at is None:
         return AUTH_DENIED  # counters before the login check: never validated
     else:
-        _count(record, params, now)
+        _count(record, params, now, probe_bytes)
     allowed = _limits_left(session, record, now)
     session.commit()
     return AUTH_ALLOWED if allowed else AUTH_DENIED
 
 
-def _count(record: PortalSession, params: Mapping[str, Any], now: datetime) -> None:
+def _count(record: PortalSession, params: Mapping[str, Any], now: datetime, probe_bytes: int) -> None:
     down = counter(params, "incoming", "incoming_bytes")  # incoming = download to the client
     up = counter(params, "outgoing", "outgoing_bytes")
-    if down > record.bytes_down or up > record.bytes_up:
+    if real_traffic(record.bytes_down, record.bytes_up, down, up, probe_bytes):
         record.last_activity_at = now
     record.bytes_down, record.bytes_up = max(record.bytes_down, down), max(record.bytes_up, up)
 

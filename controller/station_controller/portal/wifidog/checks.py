@@ -8,9 +8,9 @@ which go through :func:`auth.decide` exactly as before.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -66,11 +66,21 @@ def _verdict(runtime: WifidogRuntime, check: Check, now: float) -> Verdict:
     )
 
 
-def _decide_in_db(runtime: WifidogRuntime, factory: sessionmaker[Session], checks: list[Check]) -> list[int]:
+def _decide_in_db(
+    runtime: WifidogRuntime, factory: sessionmaker[Session], checks: list[Check], now: float
+) -> list[int]:
     """The database path of :func:`auth.decide`; then the counters it read from memory are written too."""
+    when = datetime.fromtimestamp(now, UTC)
     with factory() as session:
         codes = [
-            auth.decide(session, gw_id=c.gw_id, params={**c.params, "stage": "counters"}) for c in checks
+            auth.decide(
+                session,
+                gw_id=c.gw_id,
+                params={**c.params, "stage": "counters"},
+                now=when,
+                probe_bytes=runtime.probe_bytes,
+            )
+            for c in checks
         ]
     runtime.flush_once()
     return codes
@@ -80,7 +90,7 @@ async def decide_counters(
     runtime: WifidogRuntime, factory: sessionmaker[Session], checks: Sequence[Check]
 ) -> list[int]:
     """``Auth`` codes for counters reports of already admitted gateways, in order."""
-    now = time.time()
+    now = runtime.clock()
     verdicts = [_verdict(runtime, c, now) for c in checks]
     missing = [c.token_hash for c, v in zip(checks, verdicts, strict=True) if v is Verdict.MISS]
     if missing:
@@ -92,7 +102,7 @@ async def decide_counters(
     slow = [i for i, v in enumerate(verdicts) if v is Verdict.SLOW]
     codes = [auth.AUTH_ALLOWED if v is Verdict.ALLOW else auth.AUTH_DENIED for v in verdicts]
     if slow:
-        answers = await run_in_threadpool(_decide_in_db, runtime, factory, [checks[i] for i in slow])
+        answers = await run_in_threadpool(_decide_in_db, runtime, factory, [checks[i] for i in slow], now)
         for i, code in zip(slow, answers, strict=True):
             codes[i] = code
     for check, verdict in zip(checks, verdicts, strict=True):

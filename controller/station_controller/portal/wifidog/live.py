@@ -39,7 +39,26 @@ class LiveSession:
     bytes_up: int
     bytes_down: int
     last_activity: float | None  # epoch seconds
+    idle_timeout_s: int = 0  # 0 = no idle limit
+    idle_since: float = 0.0  # epoch seconds: the login check, when there was no activity yet
     touched: float = 0.0  # monotonic, for eviction
+
+    def idle(self, now: float) -> bool:
+        """No real traffic for the policy's idle timeout (counted from the login when there was none)."""
+        since = self.last_activity or self.idle_since
+        return bool(self.idle_timeout_s and since and now - since >= self.idle_timeout_s)
+
+
+def real_traffic(old_down: int, old_up: int, down: int, up: int, probe_bytes: int) -> bool:
+    """Whether counters grew by more than the gateway's own probes could explain.
+
+    A WiFiDog gateway checks that each client is still there (ICMP echo / ARP from the gateway, every
+    CheckInterval), and those bytes go through the client's counters: on a silent phone they rise by
+    a few hundred bytes per report, which used to count as activity, so the idle timeout never fired.
+    Growth of at most ``probe_bytes`` (up + down) since the previous report is therefore not activity.
+    """
+    grown = max(down, old_down) - old_down + max(up, old_up) - old_up
+    return grown > probe_bytes
 
 
 def _epoch(value: datetime | None) -> float | None:
@@ -62,6 +81,8 @@ def snapshot(record: Any) -> LiveSession:
         bytes_up=record.bytes_up or 0,
         bytes_down=record.bytes_down or 0,
         last_activity=_epoch(record.last_activity_at),
+        idle_timeout_s=record.idle_timeout_s or 0,
+        idle_since=_epoch(record.token_used_at) or _epoch(record.started_at) or 0.0,
         touched=time.monotonic(),
     )
 
@@ -69,7 +90,8 @@ def snapshot(record: Any) -> LiveSession:
 class LiveSessions:
     """Wifidog sessions keyed by token hash. Thread-safe: the event loop answers, threads apply changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, probe_bytes: int = 0) -> None:
+        self._probe_bytes = probe_bytes
         self._lock = threading.Lock()
         self._by_token: dict[str, LiveSession] = {}
         self._token_of: dict[str, str] = {}  # session id → token hash
@@ -94,11 +116,13 @@ class LiveSessions:
             if mac != live.mac or (ip and ip != live.ip) or not live.token_used:
                 return Verdict.DENY
             if down > live.bytes_down or up > live.bytes_up:
-                live.last_activity = now
+                if real_traffic(live.bytes_down, live.bytes_up, down, up, self._probe_bytes):
+                    live.last_activity = now
                 live.bytes_down, live.bytes_up = max(live.bytes_down, down), max(live.bytes_up, up)
                 self._dirty.add(live.id)
             used_up = live.quota_bytes and live.bytes_up + live.bytes_down >= live.quota_bytes
-            return Verdict.SLOW if live.expires_at <= now or used_up else Verdict.ALLOW
+            ending = live.expires_at <= now or used_up or live.idle(now)
+            return Verdict.SLOW if ending else Verdict.ALLOW  # the database path ends it
 
     def apply(self, token_hash: str | None, state: LiveSession) -> None:
         """Take a committed database state; counters only grow and an ended session stays ended."""
@@ -113,6 +137,7 @@ class LiveSessions:
             live.mac, live.ip, live.token_used = state.mac, state.ip, state.token_used
             live.active = live.active and state.active
             live.expires_at, live.quota_bytes = state.expires_at, state.quota_bytes
+            live.idle_timeout_s, live.idle_since = state.idle_timeout_s, state.idle_since
             live.bytes_up, live.bytes_down = (
                 max(live.bytes_up, state.bytes_up),
                 max(live.bytes_down, state.bytes_down),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -76,7 +77,14 @@ def auth_(request: Request, session: Session, settings: Settings, _body: bytes) 
     """stage=login / logout (and unknown stages): rare, answered through the database."""
     gw_id = _gw_id(request)
     gateways.check_gateway(session, gw_id=gw_id, source_ip=client_ip(request))
-    code = auth.decide(session, gw_id=gw_id, params=dict(request.query_params))
+    runtime = request.app.state.wifidog
+    code = auth.decide(
+        session,
+        gw_id=gw_id,
+        params=dict(request.query_params),
+        now=datetime.fromtimestamp(runtime.clock(), UTC),
+        probe_bytes=runtime.probe_bytes,
+    )
     return PlainTextResponse(f"Auth: {code}\n")
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -57,9 +57,13 @@ class WifidogRuntime:
         flush_s: float = 1.0,
         refresh_s: float = 5.0,
         evict_idle_s: float = 900.0,
+        probe_bytes: int = 0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.sessions = LiveSessions()
+        self.sessions = LiveSessions(probe_bytes=probe_bytes)
         self.gateways = LiveGateways()
+        self.probe_bytes = probe_bytes  # counter growth per report that is the gateway's probes, not use
+        self.clock = clock  # epoch seconds of every auth decision (tests drive idle and expiry with it)
         self._factory = factory
         self._repository = repository or SqlCounters(factory)
         self._flush_s, self._refresh_s, self._evict_idle_s = flush_s, refresh_s, evict_idle_s
