@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 from tests.support import wait_until
@@ -24,7 +24,6 @@ class Fleet:
     readyz: ReadyzPoller
     tsdb: Tsdb
     started_at: float
-    notes: list[str] = field(default_factory=list)
 
     @property
     def honest_ids(self) -> list[str]:

@@ -75,7 +75,8 @@ class HonestDevice:
 
     def stop(self) -> Sent:
         self._stop.set()
-        self._thread.join(30)
+        if self._thread.ident is not None:  # also safe for a device that never started
+            self._thread.join(30)
         kicked = self.disconnects  # before our own clean disconnect below
         self._client.close()
         with self._lock:

@@ -31,6 +31,7 @@ CONTROLLER_ENV = {
     "STATION_TSDB_RETRY_MAX_DELAY_S": "1",
     # Per-device budgets below the flood the suite sends (the defaults hold a whole agent outbox of
     # 50,000 messages / 64 MiB), so the flood test sees the throttle act; honest devices stay far below.
+    "STATION_INGEST_DEVICE_MESSAGES_PER_S": "20",
     "STATION_INGEST_DEVICE_MESSAGE_BURST": "5000",
     "STATION_INGEST_DEVICE_BYTE_BURST": str(4 * 1024 * 1024),
     "AGENT_TELEMETRY_INTERVAL_S": "1",  # real agents sample every second (the minimum)

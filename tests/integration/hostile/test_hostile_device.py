@@ -38,7 +38,7 @@ HOSTILE_SOURCE = "127.0.0.2"  # the box's own address on loopback (the API trust
 FLOOD_MESSAGES = 20_000
 FLOOD_FIRST_SEQ = 1_000_000
 MESSAGE_BURST = int(CONTROLLER_ENV["STATION_INGEST_DEVICE_MESSAGE_BURST"])
-MESSAGES_PER_S = 20.0  # Settings.ingest_device_messages_per_s default
+MESSAGES_PER_S = float(CONTROLLER_ENV["STATION_INGEST_DEVICE_MESSAGES_PER_S"])
 FLOOD_BIG_EVENTS = 150  # ~60 KiB each: a byte flood inside the message size limit
 _sent_bad: list[str] = []
 
