@@ -42,8 +42,8 @@ PAHO_CLIENT = "paho.mqtt.client"
 # Optional in paho (it catches the ImportError) and never used here: PySocks (proxies), dnspython (SRV).
 ABSENT = ("socks", "dns")
 # paho imports urllib.request only to read proxy settings, which it consults only when PySocks is
-# present (``Client._get_proxy``); the real module drags in http.client, email, tempfile, bz2 and lzma
-# (~1.5 MB RSS). paho's ssl import stays: its socket code refers to ssl even without TLS.
+# present (``Client._get_proxy``); the real module drags in http.client, email and tempfile (~1.5 MB
+# RSS). paho's ssl import stays: ``Client._sock_recv`` evaluates ``ssl.SSLWantReadError`` even without TLS.
 PLACEHOLDER = "urllib.request"
 
 

@@ -1,8 +1,8 @@
 """HTTP GET with Range over ``http.client`` (the content sync's only HTTP importer).
 
 One keep-alive connection is reused across chunk requests: on an 80 ms link a new TCP connection per
-64 KiB chunk would cost another round trip each time. ``http.client`` (and with it ``email`` and
-``ssl``) is imported on the first request, not at start: an idle STB does not carry it.
+64 KiB chunk would cost another round trip each time. ``http.client`` (and with it ``email``)
+is imported on the first request, not at start: an idle STB does not carry it.
 """
 
 from __future__ import annotations
