@@ -1,9 +1,10 @@
 """Telemetry ingest rate and loss versus a plain ``mosquitto_sub`` draining the same stream, in one run.
 
 The simulator publishes M = stations x K telemetry messages (QoS 1, as fast as the broker takes them)
-while (1) the controller's ingest runtime (decode, validate, write to VictoriaMetrics, presence) and
-(2) ``mosquitto_sub -C M`` on the same topics both consume them. Prints both rates, their ratio
-(target >= 0.5) and the loss (points in VictoriaMetrics vs messages acknowledged by the broker).
+while (1) the controller's ingest runtime (decode, validate, write to VictoriaMetrics, presence, and
+the PUBACK only after the TSDB stored each message: manual acks) and (2) ``mosquitto_sub -C M`` on the
+same topics (acknowledging on arrival) both consume them. Prints both rates, their ratio (target >= 0.8)
+and the loss (points in VictoriaMetrics vs messages acknowledged by the broker).
 
     .venv/bin/python bench/ingest.py [--stations 1000] [--messages 20] [--processes 1]
 """
@@ -82,21 +83,31 @@ def _watch_ingest(stats: Any, target_points: int, timeout: float) -> dict[str, A
     base_rx = stats.value("messages_received")
     first = done = None
     deadline = time.monotonic() + timeout
-    last_points, last_change = 0, time.monotonic()
+    last_points, last_received, last_change = 0, base_rx, time.monotonic()
+    peak_unacked = 0.0
     while time.monotonic() < deadline:
         now = time.time()
+        peak_unacked = max(peak_unacked, stats.gauges().get("ingest_unacked", 0.0))
         if first is None and stats.value("messages_received") > base_rx:
             first = now
         points = stats.value("points_written")
-        if points != last_points:
-            last_points, last_change = points, time.monotonic()
+        received = stats.value("messages_received")
+        if (points, received) != (last_points, last_received):
+            # Births arrive first and make no points: under load, connecting the fleet takes a while.
+            last_points, last_received, last_change = points, received, time.monotonic()
         if points >= target_points:
             done = now
             break
         if first is not None and time.monotonic() - last_change > 20:
             break  # stalled: report what arrived
         time.sleep(0.02)
-    return {"first": first, "done": done, "points_written": last_points, "snapshot": stats.snapshot()}
+    return {
+        "first": first,
+        "done": done,
+        "points_written": last_points,
+        "peak_unacked": peak_unacked,
+        "snapshot": stats.snapshot(),
+    }
 
 
 def _count_in_tsdb(url: str, prefix: str) -> int:
@@ -110,7 +121,7 @@ def _count_in_tsdb(url: str, prefix: str) -> int:
     return sum(len(json.loads(line)["values"]) for line in response.text.splitlines() if line.strip())
 
 
-def run(stations: int, messages: int, processes: int) -> dict[str, Any]:
+def run(stations: int, messages: int, processes: int, receive_maximum: int) -> dict[str, Any]:
     total = stations * messages
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -118,7 +129,9 @@ def run(stations: int, messages: int, processes: int) -> dict[str, Any]:
         victoria.start()
         try:
             with broker_with_fleet(tmp, stations, prefix="ing") as fleet:
-                settings = controller_settings(tmp, fleet, victoria.url)
+                settings = controller_settings(tmp, fleet, victoria.url).model_copy(
+                    update={"mqtt_receive_maximum": receive_maximum}
+                )
                 seed_registry(settings.database_url, fleet.creds)
                 engine = make_engine(settings.database_url)
                 runtime = build_ingest(settings, make_session_factory(engine), client_id="bench-ingest")
@@ -154,7 +167,7 @@ def run(stations: int, messages: int, processes: int) -> dict[str, Any]:
                 stored = _count_in_tsdb(victoria.url, "ing")
         finally:
             victoria.stop()
-    return _report(stations, messages, summary[0], watch, sub, stored)
+    return {"receive_maximum": receive_maximum, **_report(stations, messages, summary[0], watch, sub, stored)}
 
 
 def _report(
@@ -182,6 +195,7 @@ def _report(
         "ratio": round(ratio, 3),
         "stored_in_tsdb": stored,
         "lost": sent - stored,
+        "peak_unacked": watch["peak_unacked"],
         "ingest_snapshot": watch["snapshot"],
     }
     print(f"messages sent (acked by broker): {sent} of {total}")
@@ -189,7 +203,7 @@ def _report(
     print(
         f"controller ingest: {watch['points_written'] // POINTS_PER_MESSAGE} msgs at {ingest_rate:.0f} msg/s"
     )
-    print(f"ratio ingest / mosquitto_sub = {ratio:.2f}  (target >= 0.5)")
+    print(f"ratio ingest / mosquitto_sub = {ratio:.2f}  (target >= 0.8)")
     print(f"stored in VictoriaMetrics: {stored}; lost: {sent - stored}  (target 0)")
     return out
 
@@ -199,8 +213,11 @@ def main() -> None:
     parser.add_argument("--stations", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=20, help="telemetry messages per station")
     parser.add_argument("--processes", type=int, default=1, help="simulator processes")
+    parser.add_argument(
+        "--receive-maximum", type=int, default=20_000, help="unacked uplinks the broker may send us"
+    )
     args = parser.parse_args()
-    write_result("ingest", run(args.stations, args.messages, args.processes))
+    write_result("ingest", run(args.stations, args.messages, args.processes, args.receive_maximum))
 
 
 if __name__ == "__main__":
