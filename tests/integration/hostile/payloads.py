@@ -185,6 +185,7 @@ def type_payloads(dev: str) -> list[Payload]:
         _tel(dev, "boolean where a number goes", k, seq=912, cpu_pct=True),
         _birth(dev, "birth session as a boolean", k, session=True),
         Payload("envelope is a list", k, t, raw([1, "telemetry"])),
+        Payload("empty payload", k, t, b""),
         _event(dev, "detail is a string", k, detail="x"),
     ]
 
