@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import queue
-import socket
 import threading
 import time
 from functools import partial
@@ -37,16 +36,6 @@ log = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 24 * 3600
 STATE_FILTER = "st/v1/+/state"
 _PUT_SLICE_S = 0.5
-
-
-def default_client_id(worker: str | None = None) -> str:
-    """``controller-<hostname>[-<worker>]``: stable across restarts so the broker session is resumed.
-
-    A per-process id (e.g. with the pid) would leave the old persistent session in the shared group,
-    where Mosquitto keeps handing it messages that nobody will ever read.
-    """
-    base = f"controller-{socket.gethostname()}"
-    return f"{base}-{worker}" if worker else base
 
 
 class MqttIngestClient:
