@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Protocol, Sequence, Tuple
 
+from ..process import CannotRun, run_tool
 from . import ruleset
 from .errors import GatewayError, ToolFailed
 from .ruleset import Client
@@ -34,10 +34,8 @@ class SubprocessNft:
     def run(self, args: Sequence[str], stdin: str = "") -> str:
         argv = [*self._command, *args]
         try:
-            proc = subprocess.run(  # noqa: S603 - argument list; the ruleset text is validated input
-                argv, input=stdin, capture_output=True, text=True, timeout=self._timeout_s, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            proc = run_tool(argv, stdin=stdin, timeout_s=self._timeout_s)  # the ruleset text is validated
+        except CannotRun as exc:
             raise GatewayError(f"cannot run {argv[0]}: {exc}; is nftables installed?") from None
         if proc.returncode != 0:
             raise ToolFailed(argv, proc.returncode, proc.stderr)

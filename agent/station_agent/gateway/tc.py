@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 from typing import Any, Dict, List, Protocol, Sequence
 
+from ..process import CannotRun, run_tool
 from .errors import GatewayError, ToolFailed
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,8 @@ class SubprocessTc:
     def run(self, argv: Sequence[str], *, check: bool = True) -> str:
         full = [*self._prefix, *argv]
         try:
-            proc = subprocess.run(  # noqa: S603 - argument list built from validated values
-                full, capture_output=True, text=True, timeout=self._timeout_s, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            proc = run_tool(full, timeout_s=self._timeout_s)  # argument list built from validated values
+        except CannotRun as exc:
             raise GatewayError(f"cannot run {full[0]}: {exc}; is iproute2 installed?") from None
         if proc.returncode != 0 and check:
             raise ToolFailed(full, proc.returncode, proc.stderr)
