@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from .registry.clock import as_utc
+from .kernel.clock import as_utc
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

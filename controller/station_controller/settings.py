@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     ingest_device_bytes_per_s: float = 256 * 1024.0
     ingest_device_byte_burst: int = 80 * 1024 * 1024  # bytes
     ingest_quarantine_s: float = 300.0
+    # A redelivered copy waits this long for its first copy to be stored, then is stored itself.
+    ingest_redelivery_wait_s: float = 60.0
 
     command_timeout_s: float = 30.0
     command_expiry_s: float = 3600.0

@@ -12,6 +12,6 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from ..registry.clock import as_utc
+from ..kernel.clock import as_utc
 
 UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]

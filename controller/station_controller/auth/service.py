@@ -10,8 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..errors import AuthenticationRequired, Conflict, InvalidInput, NotFound, PermissionDenied
-from ..registry.clock import as_utc, utcnow
-from ..registry.tokens import hash_token, new_token
+from ..kernel.clock import as_utc, utcnow
+from ..kernel.tokens import hash_token, new_token
 from ..settings import Settings
 from .models import ROLES, SIDE_ROLES, StaffSession, StaffUser
 from .passwords import DUMMY_HASH, MIN_LENGTH, hash_password, verify_password

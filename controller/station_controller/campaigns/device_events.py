@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..registry.clock import utcnow
+from ..kernel.clock import utcnow
 from .models import Campaign, CampaignDevice
 from .payloads import Outcome, PayloadAction
 from .service import history

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..registry.clock import utcnow
+from ..kernel.clock import utcnow
 from ..registry.models import Device, Region, Station
 from ..registry.queries import dialect_of
 from ..settings import Settings

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..commands.models import CommandRecord
 from ..commands.service import CommandPublisher
-from ..registry.clock import as_utc, utcnow
+from ..kernel.clock import as_utc, utcnow
 from ..registry.models import Device
 from ..settings import Settings
 from ..supervisor import SupervisedThread

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, InvalidInput, NotFound
-from ..registry.clock import utcnow
+from ..kernel.clock import utcnow
 from ..registry.models import Station
 from .membership import add_members
 from .models import ACTIVE_STATES, Campaign, CampaignDevice, CampaignEvent

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..registry.clock import as_utc
+from ..kernel.clock import as_utc
 from .models import Campaign
 from .policy import RetryPolicy, Thresholds
 from .waves import WavePlan

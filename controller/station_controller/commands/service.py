@@ -23,7 +23,7 @@ from station_protocol import (
 )
 
 from ..errors import Conflict, DeviceUnreachable, InvalidInput, NotFound
-from ..registry.clock import utcnow
+from ..kernel.clock import utcnow
 from ..registry.models import Device
 from ..registry.service import get_device
 from ..settings import Settings

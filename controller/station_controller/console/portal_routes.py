@@ -13,8 +13,8 @@ from fastapi.responses import RedirectResponse
 from ..api.deps import AppSettings, DbSession
 from ..auth.service import role_allows
 from ..errors import ControllerError
+from ..kernel.clock import utcnow
 from ..portal import hotspots, records, service, vouchers
-from ..registry.clock import utcnow
 from .campaign_routes import fmt_bytes
 from .render import console_user, error_page, page_labels, render, require_operator_form, to_login
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..commands.service import command_history
 from ..errors import NotFound
-from ..registry.clock import as_utc
+from ..kernel.clock import as_utc
 from ..registry.models import Device, Region, Station, Tag
 from ..registry.queries import DeviceFilter, device_conditions, dialect_of
 

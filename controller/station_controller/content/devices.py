@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput
-from ..registry.clock import utcnow
+from ..kernel.clock import utcnow
 from ..settings import Settings
 from .models import DeviceContent
 from .service import MIB, Delta, delta_bytes, get_version

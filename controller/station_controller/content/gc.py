@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ..registry.clock import utcnow
+from ..kernel.clock import utcnow
 from ..settings import Settings
 from .models import BundleVersion, StoredChunk, VersionChunk
 from .service import chunk_store

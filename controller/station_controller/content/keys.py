@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from station_protocol.content import Signature
 
 from ..errors import NotFound
-from ..registry.clock import utcnow
+from ..kernel.clock import utcnow
 from ..settings import Settings
 from . import signing
 from .errors import SigningKeyUnavailable

@@ -24,7 +24,7 @@ from station_protocol.content import (
 from station_protocol.errors import MalformedMessage
 
 from ..errors import InvalidInput, NotFound
-from ..registry.clock import utcnow
+from ..kernel.clock import utcnow
 from ..settings import Settings
 from .errors import ChunkMissing, VersionExists
 from .keys import content_root, sign_with_active

@@ -11,10 +11,10 @@ from station_protocol.enrollment import EnrollRequest, EnrollResponse
 
 from ..broker.passwords import generate_password, hash_password
 from ..errors import AuthenticationRequired, Conflict
-from ..registry.clock import as_utc, utcnow
+from ..kernel.clock import as_utc, utcnow
+from ..kernel.tokens import token_matches
 from ..registry.models import Device
 from ..registry.service import get_device, issue_token
-from ..registry.tokens import token_matches
 from ..settings import Settings
 from .broker_sync import SYNC_LOCK, sync_broker
 

@@ -11,6 +11,7 @@ import enum
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol
@@ -84,17 +85,31 @@ class Seen(enum.Enum):
 Key = tuple[str, str]
 
 
+class _Pending:
+    __slots__ = ("since", "waiting")
+
+    def __init__(self, since: float, waiting: list[Ack]) -> None:
+        self.since = since
+        self.waiting = waiting
+
+
 class RecentIds:
     """(device_id, envelope id) pairs: a bounded LRU of stored ones and the ones still being stored.
 
     A copy redelivered while the first is still on its way to storage must not be acknowledged before
     the first is stored, or a crash in between would lose it; ``begin`` parks its ack until ``finish``.
+    A first copy whose store never finishes (its handling raised, or the writer dropped its points)
+    must not hold a redelivered copy forever: after ``stale_after_s`` the new copy is stored itself.
     """
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(
+        self, capacity: int, *, stale_after_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._seen: OrderedDict[Key, None] = OrderedDict()
-        self._pending: dict[Key, list[Ack]] = {}
+        self._pending: dict[Key, _Pending] = {}
         self._capacity = max(1, capacity)
+        self._stale_after = stale_after_s
+        self._clock = clock
         self._lock = threading.Lock()  # finish() runs on the TSDB writer thread
 
     def seen_before(self, key: Key) -> bool:
@@ -108,24 +123,30 @@ class RecentIds:
 
     def begin(self, key: Key, ack: Ack) -> Seen:
         """Classify a message; for PENDING ``ack`` is kept and called when the first copy is stored."""
+        now = self._clock()
         with self._lock:
             if key in self._seen:
                 self._seen.move_to_end(key)
                 return Seen.DONE
-            waiting = self._pending.get(key)
-            if waiting is not None:
-                waiting.append(ack)
+            entry = self._pending.get(key)
+            if entry is not None and now - entry.since < self._stale_after:
+                entry.waiting.append(ack)
                 return Seen.PENDING
-            self._pending[key] = []
+            self._pending[key] = _Pending(now, entry.waiting if entry is not None else [])
             return Seen.NEW
 
     def finish(self, key: Key) -> None:
         """The first copy of ``key`` is stored: remember it and acknowledge the copies that waited."""
         with self._lock:
-            waiting = self._pending.pop(key, [])
+            entry = self._pending.pop(key, None)
             self._remember(key)
-        for ack in waiting:
+        for ack in entry.waiting if entry is not None else []:
             ack()
+
+    def abandon(self, key: Key) -> None:
+        """Storing ``key`` failed: forget it, so the broker's redelivery is handled afresh."""
+        with self._lock:
+            self._pending.pop(key, None)
 
     def _remember(self, key: Key) -> None:
         self._seen[key] = None
@@ -150,6 +171,7 @@ class Pipeline:
         event_routes: Sequence[EventRoute] = (),
         budgets: BudgetLimits | None = None,
         clear_retained: RetainedClearer | None = None,
+        redelivery_wait_s: float = 60.0,
     ) -> None:
         self._inbox = inbox
         self._known = known
@@ -159,7 +181,7 @@ class Pipeline:
         self._stats = stats
         self.budgets = DeviceBudgets(budgets, on_quarantine=self.on_quarantine) if budgets else None
         self._clear_retained = clear_retained
-        self._recent = RecentIds(dedup_window)
+        self._recent = RecentIds(dedup_window, stale_after_s=redelivery_wait_s)
         # Not bounded here: each entry is an unacknowledged message, so the broker's in-flight window
         # (settings.mqtt_receive_maximum) bounds them; dropping one would lose a broker-acked uplink.
         self._pending_results: list[tuple[DeviceResult, Ack]] = []
@@ -251,7 +273,11 @@ class Pipeline:
             self._recent.finish(key)
             done()
 
-        self._route(device_id, role, env, received_at, stored)
+        try:
+            self._route(device_id, role, env, received_at, stored)
+        except Exception:
+            self._recent.abandon(key)
+            raise
 
     def _admitted(self, topic: str, payload: bytes, retained: bool) -> bool:
         """Retain rule and per-device budget, before any decoding; False: refused (counted, clear)."""

@@ -166,6 +166,7 @@ def build_ingest(
         event_routes=[EventRoute(campaign_events.names, campaign_events)],
         budgets=budget_limits(settings),
         clear_retained=client.clear_retained,
+        redelivery_wait_s=settings.ingest_redelivery_wait_s,
     )
     return IngestRuntime(
         stats=stats,

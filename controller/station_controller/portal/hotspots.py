@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..commands.service import CommandPublisher, set_desired_config
 from ..errors import Conflict, NotFound
-from ..registry.clock import utcnow
+from ..kernel.clock import utcnow
 from ..registry.models import Device
 from ..registry.service import get_device, normalise_mac
 from ..settings import Settings

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..commands.service import CommandPublisher
-from ..registry.clock import as_utc, utcnow
+from ..kernel.clock import as_utc, utcnow
 from ..registry.service import normalise_mac
 from ..settings import Settings
 from . import service, vouchers

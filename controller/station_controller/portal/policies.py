@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
-from ..registry.clock import utcnow
+from ..kernel.clock import utcnow
 from ..settings import Settings
 from .models import POLICY_FIELDS, SCOPES, Policy
 

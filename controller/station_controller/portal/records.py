@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..csv_export import SafeCsvWriter
-from ..registry.clock import as_utc, utcnow
+from ..kernel.clock import as_utc, utcnow
 from ..settings import Settings
 from .models import LoginRecord, PendingLogin, PortalSession, SmsCode, TermsAcceptance
 

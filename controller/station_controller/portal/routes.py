@@ -14,7 +14,7 @@ from ..api.deps import Admin, AppSettings, CurrentUser, DbSession, Operator, Pub
 from ..auth.models import StaffUser
 from ..auth.service import role_allows
 from ..errors import InvalidInput, PermissionDenied
-from ..registry.clock import as_utc, utcnow
+from ..kernel.clock import as_utc, utcnow
 from ..registry.models import Device
 from ..registry.service import get_device
 from . import hotspots, policies, records, service, vouchers

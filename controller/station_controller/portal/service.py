@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..commands.service import CommandPublisher, send_command
 from ..errors import DeviceUnreachable, NotFound
-from ..registry.clock import as_utc, utcnow
+from ..kernel.clock import as_utc, utcnow
 from ..registry.models import Device, Station
 from ..settings import Settings
 from . import policies

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from ..registry.tokens import hash_token
+from ..kernel.tokens import hash_token
 
 VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: printed and typed by villagers
 VOUCHER_LENGTH = 10  # 32^10 = 2^50 codes; guessing is also rate limited

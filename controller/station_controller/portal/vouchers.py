@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
-from ..registry.clock import as_utc, utcnow
+from ..kernel.clock import as_utc, utcnow
 from .errors import VoucherRejected
 from .models import PortalSession, Voucher, VoucherBatch
 from .service import Grant

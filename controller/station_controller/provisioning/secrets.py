@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
-from ..registry.clock import utcnow
+from ..kernel.clock import utcnow
 from ..settings import Settings
 from .errors import SecretsKeyError
 from .models import ProvisioningSecret

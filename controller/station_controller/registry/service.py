@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from station_protocol import is_valid_device_id
 
 from ..errors import Conflict, InvalidInput, NotFound
+from ..kernel.clock import utcnow
+from ..kernel.tokens import hash_token, new_token
 from ..settings import Settings
-from .clock import utcnow
 from .models import Device, Region, Station, Tag
-from .tokens import hash_token, new_token
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from station_agent.config import load_config
 from station_controller import cli
 from station_controller.auth.service import login
 from station_controller.db import make_engine, make_session_factory
+from station_controller.kernel.tokens import hash_token
 from station_controller.registry.models import Device, Station
-from station_controller.registry.tokens import hash_token
 from station_controller.settings import Settings, get_settings
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from station_controller.csv_export import neutralise, to_csv
-from station_controller.registry.tokens import new_token
+from station_controller.kernel.tokens import new_token
 from tests.controller.api.core_fixtures import Api
 
 HEADER = "station_code,station_name,region_path,role,serial,mac,tags\n"

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from station_controller.auth.models import StaffSession
-from station_controller.registry.clock import utcnow
+from station_controller.kernel.clock import utcnow
 from tests.controller.api.core_fixtures import PASSWORD, Api
 
 

@@ -18,7 +18,7 @@ from station_controller.cli import worker_settings
 from station_controller.db import Base, make_engine
 from station_controller.enrollment.broker_sync import account_files, broker_accounts, controller_accounts
 from station_controller.errors import ControllerError
-from station_controller.registry.clock import utcnow
+from station_controller.kernel.clock import utcnow
 from station_controller.registry.models import Device, Region, Station
 from tests.controller.api.core_fixtures import make_settings
 

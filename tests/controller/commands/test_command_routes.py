@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 from station_controller.commands.service import expire_overdue, record_results
-from station_controller.registry.clock import utcnow
+from station_controller.kernel.clock import utcnow
 from station_protocol import Command, ConfigDesired, Result, decode
 from tests.controller.api.core_fixtures import Api
 from tests.support import wait_until

@@ -18,9 +18,9 @@ from station_controller.auth import models as _auth_models  # noqa: F401  (table
 from station_controller.auth import service as auth_service
 from station_controller.commands import models as _command_models  # noqa: F401
 from station_controller.db import Base, make_engine, make_session_factory
+from station_controller.kernel.clock import utcnow
 from station_controller.main import create_app
 from station_controller.registry import service as registry
-from station_controller.registry.clock import utcnow
 from station_controller.settings import Settings
 
 PASSWORD = "correct-horse-battery"  # noqa: S105  (test account)

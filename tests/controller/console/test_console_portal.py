@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from station_controller.kernel.clock import as_utc, utcnow
 from station_controller.portal.models import PortalSession, VoucherBatch
-from station_controller.registry.clock import as_utc, utcnow
 
 Csrf = Callable[[str], str]
 SESSION_ID = "a" * 32

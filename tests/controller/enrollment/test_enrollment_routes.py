@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from station_controller.broker.passwords import verify_password
-from station_controller.registry.clock import utcnow
+from station_controller.kernel.clock import utcnow
 from station_controller.registry.models import Device
 from station_protocol.enrollment import EnrollResponse
 from tests.controller.api.core_fixtures import Api

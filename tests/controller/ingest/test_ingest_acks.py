@@ -11,7 +11,7 @@ from typing import Any
 from station_controller.ingest.budgets import BudgetLimits
 from station_controller.ingest.devices import KnownDevices
 from station_controller.ingest.events import DeviceEvent, EventRoute
-from station_controller.ingest.pipeline import QUARANTINE_EVENT, Message, Pipeline
+from station_controller.ingest.pipeline import QUARANTINE_EVENT, Message, Pipeline, RecentIds, Seen
 from station_controller.ingest.presence import PresenceStore
 from station_controller.observability.metrics import IngestStats
 from tests.fixtures.golden import Golden, valid_messages
@@ -203,3 +203,24 @@ def test_a_flooding_device_is_quarantined_once_and_the_others_go_on() -> None:
     assert "ok" in rig.acks.sent
     assert rig.pipeline.budgets is not None
     assert rig.pipeline.budgets.quarantined() == [DEVICE]
+
+
+def test_a_copy_whose_first_store_never_finished_is_stored_itself_after_the_wait() -> None:
+    clock = [0.0]
+    recent = RecentIds(100, stale_after_s=60.0, clock=lambda: clock[0])
+    acks = Acks()
+    assert recent.begin(("d", "1"), acks.for_("first")) is Seen.NEW  # its points are then dropped
+    assert recent.begin(("d", "1"), acks.for_("early copy")) is Seen.PENDING
+    clock[0] = 61.0
+    assert recent.begin(("d", "1"), acks.for_("late copy")) is Seen.NEW
+    recent.finish(("d", "1"))  # the late copy stored: the copy that waited is acknowledged too
+    assert acks.sent == ["early copy"]
+    assert recent.begin(("d", "1"), acks.for_("again")) is Seen.DONE
+
+
+def test_a_failed_store_is_forgotten_so_the_redelivery_is_handled_afresh() -> None:
+    recent = RecentIds(100)
+    acks = Acks()
+    assert recent.begin(("d", "1"), acks.for_("first")) is Seen.NEW
+    recent.abandon(("d", "1"))
+    assert recent.begin(("d", "1"), acks.for_("redelivered")) is Seen.NEW

@@ -12,10 +12,10 @@ from station_controller.ingest.devices import KnownDevices
 from station_controller.ingest.events import SqlPortalEvents
 from station_controller.ingest.pipeline import Message, Pipeline
 from station_controller.ingest.presence import PresenceStore
+from station_controller.kernel.clock import utcnow
 from station_controller.observability.metrics import IngestStats
 from station_controller.portal.models import LoginRecord, PortalSession
 from station_controller.portal.records import RouterEvent, apply_router_events, purge
-from station_controller.registry.clock import utcnow
 from station_protocol import Event, encode, make
 from tests.controller.portal.conftest import MAC, Portal
 

@@ -157,8 +157,8 @@ def test_counters_past_the_session_end_answer_auth_0(portal: Portal, gateway: Te
     sid = portal.client.get("/api/v1/portal/sessions", headers=portal.admin).json()["items"][0]["id"]
     from datetime import timedelta
 
+    from station_controller.kernel.clock import utcnow
     from station_controller.portal.models import PortalSession
-    from station_controller.registry.clock import utcnow
 
     with portal.api.sessions() as session:
         record = session.get(PortalSession, sid)

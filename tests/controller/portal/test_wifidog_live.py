@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+from station_controller.kernel.tokens import hash_token
 from station_controller.portal.wifidog.live import LiveGateways, LiveSession, LiveSessions, Verdict
 from station_controller.portal.wifidog.runtime import WifidogRuntime
-from station_controller.registry.tokens import hash_token
 
 GW, MAC, IP = "gw-1", "aa:bb:cc:00:00:01", "10.1.0.2"
 

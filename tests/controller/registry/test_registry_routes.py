@@ -7,8 +7,8 @@ import io
 
 from sqlalchemy import func, select
 
+from station_controller.kernel.tokens import hash_token
 from station_controller.registry.models import Device, Station
-from station_controller.registry.tokens import hash_token
 from tests.controller.api.core_fixtures import Api
 
 HEADER = "station_code,station_name,region_path,role,serial,mac,tags\n"

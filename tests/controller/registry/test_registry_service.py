@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from station_controller.errors import Conflict, InvalidInput, NotFound
+from station_controller.kernel.clock import as_utc, utcnow
+from station_controller.kernel.tokens import hash_token
 from station_controller.registry import queries, service
-from station_controller.registry.clock import as_utc, utcnow
 from station_controller.registry.models import Device, Region
-from station_controller.registry.tokens import hash_token
 from station_controller.settings import Settings
 
 VILLAGE = "河南省/南阳市/唐河县/城郊乡/王庄村"

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...registry.clock import as_utc, utcnow
+from ...kernel.clock import as_utc, utcnow
 from ...registry.service import normalise_mac
 from ...settings import Settings
 from .. import login, service

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...errors import InvalidInput, NotFound
-from ...registry.clock import utcnow
+from ...kernel.clock import utcnow
 from ...registry.service import get_station
 from ..errors import ForeignGatewayAddress, GatewayNotRegistered
 from ..models import WifidogGateway

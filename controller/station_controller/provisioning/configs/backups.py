@@ -8,7 +8,7 @@ import hashlib
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ...registry.clock import utcnow
+from ...kernel.clock import utcnow
 from .errors import ConfigNotFound
 from .models import ConfigBackup
 

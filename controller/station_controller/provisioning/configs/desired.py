@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, joinedload
 
-from ...registry.clock import utcnow
+from ...kernel.clock import utcnow
 from ...registry.models import Device
 from ...settings import Settings
 from ..models import ProvisioningTarget

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ...registry.clock import utcnow
+from ...kernel.clock import utcnow
 from ...registry.service import get_device
 from ...settings import Settings
 from ..legacy import operations as ops

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...errors import InvalidInput
-from ...registry.clock import utcnow
+from ...kernel.clock import utcnow
 from ...settings import Settings
 from . import desired
 from .backups import unified

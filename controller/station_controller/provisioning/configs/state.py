@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...registry.clock import utcnow
+from ...kernel.clock import utcnow
 from ...registry.models import Device, Station
 from ...settings import Settings
 from ..models import ProvisioningTarget

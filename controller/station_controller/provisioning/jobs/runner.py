@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ...errors import ControllerError
-from ...registry.clock import utcnow
+from ...kernel.clock import utcnow
 from ...settings import Settings
 from ...supervisor import SupervisedThread
 from ..errors import ProvisioningError

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ...errors import Conflict, InvalidInput, NotFound
-from ...registry.clock import utcnow
+from ...kernel.clock import utcnow
 from ...registry.models import Device
 from ...registry.queries import DeviceFilter, device_conditions, dialect_of
 from ...registry.queries import _tagged_stations as tagged_stations

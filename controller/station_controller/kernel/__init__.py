@@ -1,0 +1,1 @@
+"""Shared kernel: helpers every controller feature uses (UTC clock, one-time tokens); imports none of ours."""
