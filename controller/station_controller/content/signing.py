@@ -1,4 +1,4 @@
-"""ed25519 signing keys on disk (the controller side's only ``cryptography`` importer).
+"""ed25519 signing keys on disk (primitives in ``crypto.py``, the controller's only cryptography importer).
 
 Storage: ``{key_dir}/{key_id}.key`` is the private key as PKCS#8 PEM, mode 0600, encrypted with the
 passphrase when one is set (``STATION_CONTENT_KEY_PASSPHRASE``); ``{key_id}.pub`` is base64 of the raw
@@ -11,30 +11,19 @@ import base64
 import os
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
 from station_protocol.content import Signature, key_id_of
 
+from ..crypto import NotEd25519, SigningKey, verify_ed25519
 from .errors import SigningKeyUnavailable
-
-
-def _encryption(passphrase: str) -> serialization.KeySerializationEncryption:
-    if passphrase:
-        return serialization.BestAvailableEncryption(passphrase.encode("utf-8"))
-    return serialization.NoEncryption()
 
 
 def create_key(key_dir: Path, *, passphrase: str = "") -> tuple[str, bytes]:
     """Generate a key pair, write both files and return (key_id, raw public key)."""
-    key = Ed25519PrivateKey.generate()
-    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    key = SigningKey.generate()
+    public = key.public_raw()
     key_id = key_id_of(public)
     key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, _encryption(passphrase)
-    )
+    pem = key.to_pem(passphrase=passphrase)
     path = key_dir / f"{key_id}.key"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
@@ -49,27 +38,26 @@ def public_b64(public: bytes) -> str:
     return base64.b64encode(public).decode("ascii")
 
 
-def load_private(key_dir: Path, key_id: str, *, passphrase: str = "") -> Ed25519PrivateKey:
+def load_private(key_dir: Path, key_id: str, *, passphrase: str = "") -> SigningKey:
     try:
         pem = (key_dir / f"{key_id}.key").read_bytes()
-        key = serialization.load_pem_private_key(pem, passphrase.encode("utf-8") if passphrase else None)
+        return SigningKey.from_pem(pem, passphrase=passphrase)
+    except NotEd25519:
+        raise SigningKeyUnavailable(f"{key_id}.key is not an ed25519 key") from None
     except (OSError, ValueError, TypeError) as exc:
         raise SigningKeyUnavailable(
             f"cannot load signing key {key_id} from {key_dir}: {exc}; check the file and the passphrase"
         ) from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyUnavailable(f"{key_id}.key is not an ed25519 key")
-    return key
 
 
-def sign(key: Ed25519PrivateKey, key_id: str, payload: bytes) -> Signature:
+def sign(key: SigningKey, key_id: str, payload: bytes) -> Signature:
     return Signature(key_id, base64.b64encode(key.sign(payload)).decode("ascii"))
 
 
 def verify(public: bytes, signature: Signature, payload: bytes) -> bool:
     """For tests and `stationctl content verify`: does ``signature`` verify ``payload``?"""
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(base64.b64decode(signature.sig), payload)
-    except (InvalidSignature, ValueError):
+        raw = base64.b64decode(signature.sig)
+    except ValueError:
         return False
-    return True
+    return verify_ed25519(public, raw, payload)

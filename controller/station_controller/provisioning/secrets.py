@@ -1,19 +1,19 @@
-"""Encrypted SSH keys and device passwords (Fernet under a key from settings) and log redaction."""
+"""Encrypted SSH keys and device passwords (Fernet under a key from settings) and log redaction.
+
+The Fernet and HKDF primitives are in ``station_controller.crypto``, the only ``cryptography`` importer.
+"""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import threading
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..crypto import KeyRing, Undecryptable, derive_fernet_key
 from ..errors import InvalidInput, NotFound
 from ..kernel.clock import utcnow
 from ..settings import Settings
@@ -25,12 +25,15 @@ log = logging.getLogger(__name__)
 KINDS = ("password", "ssh_key")
 MASK = "***"
 _HKDF_INFO = b"station-fleet provisioning secrets v1"
+_UNDECRYPTABLE = (
+    "a stored secret does not decrypt with the configured keys: restore the key it was stored "
+    "with (add it to STATION_PROVISIONING_SECRETS_OLD_KEYS) or store the secret again"
+)
 
 
 def derived_key(secret_key: str) -> bytes:
     """A Fernet key derived from the controller's secret key (used when no dedicated key is set)."""
-    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(secret_key.encode())
-    return base64.urlsafe_b64encode(raw)
+    return derive_fernet_key(secret_key.encode(), info=_HKDF_INFO)
 
 
 class SecretBox:
@@ -41,7 +44,7 @@ class SecretBox:
         keys = [current or derived_key(settings.secret_key.get_secret_value())]
         keys += [k.get_secret_value().encode() for k in settings.provisioning_secrets_old_keys]
         try:
-            self._fernet = MultiFernet([Fernet(k) for k in keys])
+            self._ring = KeyRing(keys)
         except ValueError as exc:
             raise SecretsKeyError(
                 "STATION_PROVISIONING_SECRETS_KEY must be a Fernet key (python -c 'from cryptography.fernet "
@@ -49,19 +52,19 @@ class SecretBox:
             ) from exc
 
     def encrypt(self, value: str) -> str:
-        return self._fernet.encrypt(value.encode()).decode("ascii")
+        return self._ring.encrypt(value.encode()).decode("ascii")
 
     def decrypt(self, token: str) -> str:
         try:
-            return self._fernet.decrypt(token.encode("ascii")).decode()
-        except InvalidToken:
-            raise SecretsKeyError(
-                "a stored secret does not decrypt with the configured keys: restore the key it was stored "
-                "with (add it to STATION_PROVISIONING_SECRETS_OLD_KEYS) or store the secret again"
-            ) from None
+            return self._ring.decrypt(token.encode("ascii")).decode()
+        except Undecryptable:
+            raise SecretsKeyError(_UNDECRYPTABLE) from None
 
     def reencrypt(self, token: str) -> str:
-        return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+        try:
+            return self._ring.rotate(token.encode("ascii")).decode("ascii")
+        except Undecryptable:
+            raise SecretsKeyError(_UNDECRYPTABLE) from None
 
 
 @dataclass(frozen=True)
