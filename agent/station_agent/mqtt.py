@@ -1,4 +1,4 @@
-"""The broker link: the only module that imports paho; everything above speaks ``Link`` and ``PublishHandle``.
+"""The broker link: the agent's only paho importer; everything above speaks ``Link`` and ``PublishHandle``.
 
 Why a network thread of our own (``client.loop()``) instead of ``loop_start()``: paho's built-in
 reconnect would reuse the will of the first session, while every connect here gets a new persisted
