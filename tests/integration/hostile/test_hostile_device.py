@@ -179,7 +179,12 @@ def test_failed_enrollments_and_logins_from_a_box_lock_out_no_one(fleet: Fleet) 
     _, serial, token = lab.register()  # a box still waiting to enroll; its serial is printed on it
     password = (lab.stack.data_dir / "admin-password.txt").read_text(encoding="utf-8").strip()
     # The hostile box talks from its own source address; staff and the new box from another.
-    box = httpx.Client(base_url=lab.url, transport=httpx.HTTPTransport(local_address=HOSTILE_SOURCE))
+    # It also claims to be the staff's address: a trusted X-Forwarded-For would pin its failures on them.
+    box = httpx.Client(
+        base_url=lab.url,
+        transport=httpx.HTTPTransport(local_address=HOSTILE_SOURCE),
+        headers={"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1"},
+    )
     with box:
         enroll_codes = [
             box.post(
