@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import AbstractSet, Any, Mapping, Optional
 
 from .errors import (
     BadUnicode,
@@ -30,7 +30,7 @@ SAFE_INT_MAX = 2**53 - 1  # counters: exact in a float64 (the TSDB stores float6
 MAX_TS_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last instant a datetime can hold
 DAY_MS = 86_400_000
 
-# Whole document: any object or list anywhere in a payload, including fields receivers ignore.
+# Whole document: fields receivers ignore (free-form fields have their own, tighter Tree limits).
 MAX_DOCUMENT_DEPTH = 16  # the envelope object itself is depth 1
 MAX_ITEMS = 4096
 MAX_KEY_CHARS = 128
@@ -77,6 +77,11 @@ class TimeWindow:
 DEFAULT_WINDOW = TimeWindow()
 
 
+def string_ok(value: str, max_chars: int, kind: str, min_chars: int = 0) -> bool:
+    """The yes/no of ``check_string`` without building an error (the decoders' hot path)."""
+    return min_chars <= len(value) <= max_chars and _CLASSES[kind].search(value) is None
+
+
 def check_string(value: str, where: str, *, max_chars: int, kind: str = "line", min_chars: int = 0) -> str:
     """Length and character class of one string.
 
@@ -121,18 +126,69 @@ def _short(value: int) -> str:
     return str(value) if -(10**30) < value < 10**30 else "a huge integer"
 
 
-def check_document(value: Any, where: str = "envelope") -> None:
-    """Bounds every part of a parsed payload must keep, whether or not a receiver reads it.
+def check_ignored(data: Mapping[str, Any], known: AbstractSet[str], where: str, depth: int) -> None:
+    """Fields a receiver does not read (forward compatibility) still keep the document's bounds.
+
+    ``depth`` is the level of ``data`` in the document (the envelope is 1); only unknown keys are
+    walked, so a well-formed message costs one set difference here.
 
     Raises:
         TooDeep, TooManyItems, TooLong, BadUnicode, ControlCharacter, OutOfRange.
     """
-    _walk(value, where, 1, None)
+    extras = data.keys() - known
+    if not extras:
+        return
+    limits = Tree(MAX_DOCUMENT_DEPTH - depth, MAX_ITEMS, MAX_STRING_CHARS)
+    for key in sorted(extras):
+        check_string(key, f"{where} key {key[:32]!r}", max_chars=MAX_KEY_CHARS, kind="line")
+        _walk(data[key], f"{where}.{key}", 1, limits)
 
 
 def check_tree(value: Any, where: str, limits: Tree) -> None:
-    """The tighter limits of one free-form field (its own object is depth 1)."""
-    _walk(value, where, 1, limits)
+    """The limits of one free-form field (its own object is depth 1).
+
+    Raises:
+        TooDeep, TooManyItems, TooLong, BadUnicode, ControlCharacter, OutOfRange.
+    """
+    if not _within([value], 0, limits):
+        _walk(value, where, 1, limits)
+
+
+def _within(container: Any, depth: int, limits: Tree) -> bool:  # noqa: C901 -- hot path, inlined
+    """Fast yes/no on the hot path (no field paths built); on "no", ``_walk`` finds and names the fault.
+
+    ``container`` (a dict or list at ``depth``) and everything in it; only containers recurse.
+    """
+    if depth > limits.depth or len(container) > limits.items:
+        return False
+    if type(container) is dict:
+        if not _keys_within(container):
+            return False
+        container = container.values()
+    for item in container:
+        kind = type(item)
+        if kind is str:
+            if len(item) > limits.chars or _TEXT_BAD.search(item) is not None:
+                return False
+        elif kind is int:
+            if not INT64_MIN <= item <= INT64_MAX:
+                return False
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is dict or kind is list:
+            if not _within(item, depth + 1, limits):
+                return False
+        elif item is not None and kind is not bool:
+            return False
+    return True
+
+
+def _keys_within(container: dict[str, Any]) -> bool:
+    # One search over all keys at once: the character classes do not care where a key ends.
+    return (
+        max(map(len, container), default=0) <= MAX_KEY_CHARS and _LINE_BAD.search("".join(container)) is None
+    )
 
 
 def _walk(value: Any, where: str, depth: int, limits: Optional[Tree]) -> None:
@@ -153,6 +209,8 @@ def _walk(value: Any, where: str, depth: int, limits: Optional[Tree]) -> None:
         _container(value, where, depth, limits)
         for index, item in enumerate(value):
             _walk(item, f"{where}[{index}]", depth + 1, limits)
+    else:
+        raise MalformedMessage(f"{where}: {type(value).__name__} is not a JSON value")
 
 
 def _container(value: Any, where: str, depth: int, limits: Optional[Tree]) -> None:

@@ -19,7 +19,7 @@ from .errors import (
     UnknownKind,
     UnsupportedVersion,
 )
-from .messages import BODY_TYPES, CHANNEL_OF_KIND, KIND_OF_TYPE, Body, Kind, body_to_dict
+from .messages import BODY_KEYS, BODY_TYPES, CHANNEL_OF_KIND, KIND_OF_TYPE, Body, Kind, body_to_dict
 from .topics import ParsedTopic, is_valid_device_id, parse_topic
 
 VERSION = 1
@@ -31,6 +31,7 @@ _KINDS = {k.value: k for k in Kind}
 # (and VictoriaMetrics drops it anyway); every other kind is clamped to the receive time and kept,
 # because what it says (online, a result, a portal accounting event) is still true. docs/protocol.md.
 REJECT_OUTSIDE_WINDOW = frozenset({Kind.TELEMETRY})
+_ENVELOPE_KEYS = frozenset({"v", "kind", "id", "ts", "dev", "body"})
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def decode(payload: bytes) -> Envelope:
     """
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise PayloadTooLarge(f"payload is {len(payload)} bytes; limit {MAX_PAYLOAD_BYTES}")
-    data = f.obj(_parse(payload), "envelope")
+    data = f.obj(_parse(_text(payload)), "envelope")
     version = data.get("v")
     if version != VERSION or isinstance(version, bool):
         raise UnsupportedVersion(f"envelope.v={_brief(version)}; this side speaks v{VERSION}")
@@ -105,11 +106,13 @@ def decode(payload: bytes) -> Envelope:
     kind = _KINDS.get(kind_name)
     if kind is None:
         raise UnknownKind(f"envelope.kind={kind_name!r} is not one of {sorted(_KINDS)}")
-    b.check_document(data)
+    b.check_ignored(data, _ENVELOPE_KEYS, "envelope", 1)
     dev = f.text(data, "dev", "envelope", 64)
     if not is_valid_device_id(dev):
         raise MalformedMessage(f"envelope.dev={dev!r} is not a valid device id")
-    body = BODY_TYPES[kind].from_body(f.obj(data.get("body"), "envelope.body"))
+    raw_body = f.obj(data.get("body"), "envelope.body")
+    body = BODY_TYPES[kind].from_body(raw_body)
+    b.check_ignored(raw_body, BODY_KEYS[kind], "envelope.body", 2)
     return Envelope(
         kind=kind,
         id=f.token(data, "id", "envelope", 64),
@@ -119,12 +122,15 @@ def decode(payload: bytes) -> Envelope:
     )
 
 
-def _parse(payload: bytes) -> Any:
+def _text(payload: bytes) -> str:
     # Strict UTF-8 first: json.loads(bytes) would guess UTF-16/32 and let encoded surrogates through.
     try:
-        text = payload.decode("utf-8")
+        return payload.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedMessage(f"payload is not UTF-8 JSON: {exc.reason} at byte {exc.start}") from None
+
+
+def _parse(text: str) -> Any:
     try:
         return json.loads(text)
     except RecursionError:

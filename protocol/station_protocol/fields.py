@@ -23,6 +23,8 @@ def text(data: JsonObject, key: str, where: str, max_len: int = 256, *, kind: st
     value = data.get(key)
     if not isinstance(value, str):
         raise MalformedMessage(f"{where}.{key}: expected a string")
+    if b.string_ok(value, max_len, kind):
+        return value
     return b.check_string(value, f"{where}.{key}", max_chars=max_len, kind=kind)
 
 
@@ -31,6 +33,8 @@ def token(data: JsonObject, key: str, where: str, max_len: int = 64) -> str:
     value = data.get(key)
     if not isinstance(value, str):
         raise MalformedMessage(f"{where}.{key}: expected a string")
+    if b.string_ok(value, max_len, "token", 1):
+        return value
     return b.check_string(value, f"{where}.{key}", max_chars=max_len, kind="token", min_chars=1)
 
 
@@ -46,6 +50,8 @@ def integer(data: JsonObject, key: str, where: str, minimum: int = 0, maximum: i
     # bool is an int subclass in Python; on the wire it is not a number.
     if not isinstance(value, int) or isinstance(value, bool):
         raise MalformedMessage(f"{where}.{key}: expected an integer")
+    if minimum <= value <= maximum:  # the hot path builds no field path
+        return value
     return b.check_int(value, f"{where}.{key}", minimum, maximum)
 
 
@@ -55,6 +61,8 @@ def number(
     value = data.get(key)
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise MalformedMessage(f"{where}.{key}: expected a number")
+    if type(value) is float and minimum <= value <= maximum:  # NaN fails this, so does inf
+        return value
     if isinstance(value, int) and not -(2**63) <= value < 2**63:
         raise OutOfRange(f"{where}.{key}: outside [{minimum!r}, {maximum!r}]")
     return b.check_float(float(value), f"{where}.{key}", minimum, maximum)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from typing import Any, Dict, Optional, Tuple, Union
 
@@ -103,6 +103,9 @@ class Death:
         )
 
 
+_IFACE_FIELDS = frozenset({"name", "rx_bytes", "tx_bytes", "rx_bps", "tx_bps"})
+
+
 @dataclass(frozen=True)
 class InterfaceCounters:
     name: str
@@ -114,6 +117,7 @@ class InterfaceCounters:
     @classmethod
     def from_body(cls, item: Any, where: str) -> InterfaceCounters:
         data = f.obj(item, where)
+        b.check_ignored(data, _IFACE_FIELDS, where, 4)
         return cls(
             name=f.token(data, "name", where, 32),
             rx_bytes=f.integer(data, "rx_bytes", where, 0, b.SAFE_INT_MAX),
@@ -269,6 +273,8 @@ BODY_TYPES: Dict[Kind, Any] = {
     Kind.CONFIG_REPORTED: ConfigReported,
 }
 KIND_OF_TYPE = {t: k for k, t in BODY_TYPES.items()}
+# The keys each body's decoder reads; any other key is ignored but still bounded (bounds.check_ignored).
+BODY_KEYS = {k: frozenset(fld.name for fld in fields(t)) for k, t in BODY_TYPES.items()}
 
 
 def body_to_dict(body: Body) -> Dict[str, Any]:
