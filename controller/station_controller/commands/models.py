@@ -12,7 +12,11 @@ from ..db import Base
 
 
 class CommandRecord(Base):
-    """``status``: sent → ok | failed | already_applied | expired | timeout | rejected."""
+    """``status``: queued → sent → ok | failed | already_applied | expired | timeout | rejected.
+
+    ``queued``: committed in its use case's transaction, not yet published (commands/outbox.py);
+    ``sent``: published (``published_at``), waiting for the device's answer.
+    """
 
     __tablename__ = "commands"
 
@@ -28,3 +32,4 @@ class CommandRecord(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     timeout_s: Mapped[float] = mapped_column(Float)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
