@@ -21,7 +21,7 @@ from .api.router import build_api_router
 from .auth.limits import LoginThrottle
 from .campaigns.payloads import build_payloads
 from .campaigns.runtime import build_scheduler
-from .commands.service import CommandPublisher
+from .commands.publisher import CommandPublisher
 from .commands.waiters import ResultWaiters
 from .console.campaign_routes import router as console_campaigns_router
 from .console.config_routes import router as console_configs_router

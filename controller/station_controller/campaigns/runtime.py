@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..commands.service import CommandPublisher
+from ..commands.publisher import CommandPublisher
 from ..settings import Settings
 from .payloads import PayloadAction
 from .scheduler import CampaignScheduler, OriginLimiter

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..commands.models import CommandRecord
-from ..commands.service import CommandPublisher
+from ..commands.publisher import CommandPublisher
 from ..kernel.clock import as_utc, utcnow
 from ..registry.models import Device
 from ..settings import Settings

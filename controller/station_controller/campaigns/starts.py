@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from station_protocol import new_id
 
 from ..commands.models import CommandRecord
-from ..commands.service import CommandPublisher, send_command
+from ..commands.publisher import CommandPublisher
+from ..commands.service import send_command
 from ..errors import ControllerError, DeviceUnreachable
 from ..settings import Settings
 from .models import Campaign, CampaignDevice

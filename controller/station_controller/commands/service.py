@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -28,21 +28,11 @@ from ..registry.models import Device
 from ..registry.service import get_device
 from ..settings import Settings
 from .models import CommandRecord
+from .publisher import CommandPublisher
 
 log = logging.getLogger(__name__)
 
 MAX_TIMEOUT_S = 600.0
-
-
-class CommandPublisher(Protocol):
-    """The controller's MQTT client as the command service needs it (implemented by ingest)."""
-
-    def publish(self, topic: str, payload: bytes, *, qos: int, retain: bool, expiry_s: float | None) -> None:
-        """Queue one message; ``expiry_s`` becomes the MQTT 5 message expiry.
-
-        Raises an exception (any) when the broker link is down; the caller reports DeviceUnreachable.
-        """
-        ...
 
 
 def _publish(publisher: CommandPublisher | None, device_id: str, **kwargs: Any) -> None:

@@ -43,7 +43,7 @@ class MqttIngestClient:
     (retained births/deaths are not delivered on shared subscriptions) when ``mqtt_share_group`` is set;
     callbacks only enqueue ``Uplink(topic, payload, received_at, retained, ack)``.
 
-    Also the CommandPublisher for the commands package.
+    Also the commands package's CommandPublisher (commands/publisher.py).
     """
 
     def subscriptions(self) -> list[str]:

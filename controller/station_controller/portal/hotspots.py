@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..commands.service import CommandPublisher, set_desired_config
+from ..commands.publisher import CommandPublisher
+from ..commands.service import set_desired_config
 from ..errors import Conflict, NotFound
 from ..kernel.clock import utcnow
 from ..registry.models import Device

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..commands.service import CommandPublisher
+from ..commands.publisher import CommandPublisher
 from ..kernel.clock import as_utc, utcnow
 from ..registry.service import normalise_mac
 from ..settings import Settings

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ..commands.service import CommandPublisher, send_command
+from ..commands.publisher import CommandPublisher
+from ..commands.service import send_command
 from ..errors import DeviceUnreachable, NotFound
 from ..kernel.clock import as_utc, utcnow
 from ..registry.models import Device, Station
