@@ -13,6 +13,7 @@ check: setup
 	$(BIN)/ruff format --check $(PY_DIRS) tests bench
 	$(BIN)/ruff check $(PY_DIRS) tests bench
 	$(BIN)/mypy $(PY_DIRS)
+	$(BIN)/lint-imports --no-cache  # import contracts in .importlinter
 
 test: setup
 	$(BIN)/pytest tests --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS)

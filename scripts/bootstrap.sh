@@ -8,7 +8,7 @@ APT_PACKAGES=(
   mosquitto mosquitto-clients victoria-metrics postgresql chromium fonts-noto-cjk
   nftables iproute2 rsync openssh-server python3-venv wrk
 )
-DEV_TOOLS=(ruff mypy pytest pytest-timeout playwright types-psutil httpx2 pyyaml hypothesis)
+DEV_TOOLS=(ruff mypy pytest pytest-timeout playwright types-psutil httpx2 pyyaml hypothesis import-linter)
 VENV=.venv
 STAMP="$VENV/.bootstrap-stamp"
 
