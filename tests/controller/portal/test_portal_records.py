@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import queue
+from collections.abc import Callable
 from datetime import timedelta
 
 from station_controller.ingest.devices import KnownDevices
@@ -82,8 +83,11 @@ class _Known:
 
 
 class _Points:
-    def submit(self, lines: list[str]) -> None:
-        pass
+    """Line-protocol sink that stores at once (the pipeline acknowledges an uplink after ``on_done``)."""
+
+    def submit(self, lines: list[str], on_done: Callable[[], None] | None = None) -> None:
+        if on_done is not None:
+            on_done()
 
 
 def test_the_ingest_pipeline_hands_portal_events_to_the_portal_in_a_batch(portal: Portal) -> None:
