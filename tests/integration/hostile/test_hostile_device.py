@@ -94,24 +94,40 @@ def test_retained_publishes_on_channels_that_must_not_be_retained_are_refused(fl
         hostile.close()
     accepted = len(messages) - len(refused)
     mark = time.time()
-    if accepted:
-        wait_until(lambda: counted(before, fleet.metrics(), "retained_not_allowed") >= accepted, timeout=15,
-                   message=f"{accepted} retained publishes counted as retained_not_allowed; grew: "
-                   f"{grown(before, fleet.metrics())}")  # fmt: skip
-    wait_until(lambda: not _retained(fleet, dev), timeout=20, interval=0.5,
-               message=f"broker still retains {dev}'s telemetry/event/result")  # fmt: skip
+    try:
+        wait_until(partial(_counted_at_least, fleet, before, "retained_not_allowed", accepted), timeout=15)
+    except AssertionError:
+        pytest.fail(f"{accepted} retained publishes not counted as retained_not_allowed; grew "
+                    f"{grown(before, fleet.metrics())}")  # fmt: skip
+    control = fleet.honest[0].device_id  # its birth is retained on state, where retain is allowed
+    wait_until(
+        partial(_nothing_retained, fleet, dev, control),
+        timeout=20,
+        interval=0.5,
+        message=f"broker still retains {dev}'s telemetry/event/result",
+    )
     harm = _harm(fleet, mark)
     assert not harm, harm
 
 
-def _retained(fleet: Fleet, dev: str) -> list[str]:
+def _counted_at_least(fleet: Fleet, before: dict[str, float], name: str, count: int) -> bool:
+    return counted(before, fleet.metrics(), name) >= count
+
+
+def _nothing_retained(fleet: Fleet, dev: str, control: str) -> bool:
+    """True when the observer sees the control's retained birth but nothing retained of ``dev``."""
     observer = fleet.lab.observer()
     assert not observer.connect().is_failure, "observer account refused"
     try:
+        observer.subscribe(topic(control, Channel.STATE))
         for channel in (Channel.TELEMETRY, Channel.EVENT, Channel.RESULT):
             observer.subscribe(topic(dev, channel))
-        time.sleep(1.0)  # retained messages arrive right after the SUBACK; give them a moment
-        return [m.topic for m in observer.received() if m.retain]
+        # Retained messages arrive right after the SUBACK; the control proves they would be seen.
+        wait_until(lambda: observer.received(topic(control, Channel.STATE)), timeout=10,
+                   message=f"observer sees {control}'s retained birth")  # fmt: skip
+        time.sleep(0.5)
+        retained = [m.topic for m in observer.received() if m.retain and m.topic.startswith(f"st/v1/{dev}/")]
+        return not retained
     finally:
         observer.close()
 
