@@ -86,13 +86,19 @@ def _serve_ingest(settings: Settings) -> int:
     import signal
     import threading
 
+    from .composition import build_payloads
     from .ingest.runtime import build_ingest
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     engine = make_engine(settings.database_url)
-    ingest = build_ingest(settings, make_session_factory(engine), client_id=settings.mqtt_username)
+    ingest = build_ingest(
+        settings,
+        make_session_factory(engine),
+        client_id=settings.mqtt_username,
+        payloads=build_payloads(settings),
+    )
     ingest.start()
     _say(
         f"ingest worker {settings.mqtt_username} running against {settings.mqtt_host}:{settings.mqtt_port}; "

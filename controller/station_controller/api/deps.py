@@ -28,7 +28,7 @@ def service(request: Request, name: str) -> Any:
     return getattr(request.app.state, name)
 
 
-def get_session_factory(request: Request) -> sessionmaker[Session]:
+async def get_session_factory(request: Request) -> sessionmaker[Session]:
     factory: sessionmaker[Session] = service(request, "session_factory")
     return factory
 
@@ -42,17 +42,17 @@ def get_db(factory: SessionFactory) -> Iterator[Session]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = service(request, "settings")
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = service(request, "engine")
     return engine
 
 
-def get_enroll_limiter(request: Request) -> BackoffLimiter:
+async def get_enroll_limiter(request: Request) -> BackoffLimiter:
     limiter: BackoffLimiter = service(request, "enroll_limiter")
     return limiter
 

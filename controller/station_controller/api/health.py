@@ -6,10 +6,11 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import supervisor
+from .deps import AppEngine, service
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -22,7 +23,7 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(request: Request) -> JSONResponse:
+def readyz(request: Request, engine: AppEngine) -> JSONResponse:
     """200 when every check passes, else 503; ``reasons`` says, per failing check, what is wrong.
 
     Checks: ``database`` (the registry answers), ``ingest`` (if attached: broker connected, worker
@@ -30,10 +31,10 @@ def readyz(request: Request) -> JSONResponse:
     (no supervised background thread crashed and waiting to restart).
     """
     reasons: dict[str, str] = {}
-    checks: dict[str, bool] = {"database": _database_ok(request)}
+    checks: dict[str, bool] = {"database": _database_ok(engine)}
     if not checks["database"]:
         reasons["database"] = "the registry database does not answer"
-    ingest = request.app.state.ingest
+    ingest = service(request, "ingest")
     if ingest is not None:
         problems = _ingest_problems(ingest)
         checks["ingest"] = not problems
@@ -55,9 +56,9 @@ def _ingest_problems(ingest: object) -> dict[str, str]:
     return {} if ingest.ready() else {"ingest": "not ready"}  # type: ignore[attr-defined]
 
 
-def _database_ok(request: Request) -> bool:
+def _database_ok(engine: Engine) -> bool:
     try:
-        with request.app.state.engine.connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         log.warning("readiness: database unreachable: %s", exc)

@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
-from ..console import csrf
 from ..errors import PermissionDenied
 from ..settings import Settings
+from ..web import csrf
 
 log = logging.getLogger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from ..api.deps import (
-    SESSION_COOKIE,
-    Admin,
-    AppSettings,
-    CurrentUser,
-    DbSession,
-    LoginLimiter,
-    client_ip,
-    request_token,
-)
+from ..api.deps import SESSION_COOKIE, AppSettings, DbSession, client_ip, request_token
 from ..errors import AuthenticationRequired
 from . import service
+from .deps import Admin, CurrentUser, LoginLimiter
 from .schemas import LoginRequest, LoginResponse, StaffCreate, StaffOut, StaffUpdate
 
 router = APIRouter(tags=["auth"])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Query, status
 
-from ..api.deps import AppSettings, DbSession, Operator, Viewer
+from ..api.deps import AppSettings, DbSession
+from ..auth.deps import Operator, Viewer
 from . import service
-from .payloads import PayloadAction
+from .deps import Payloads
 from .planning import PlanOut, plan_campaign
 from .progress import campaign_progress
 from .schemas import (
@@ -23,14 +23,6 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
-
-
-def get_payloads(request: Request) -> Mapping[str, PayloadAction]:
-    payloads: Mapping[str, PayloadAction] = request.app.state.campaign_payloads
-    return payloads
-
-
-Payloads = Annotated[Mapping[str, PayloadAction], Depends(get_payloads)]
 
 
 @router.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED)

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Query, Response, status
 
 from station_protocol import new_id
 
-from ..api.deps import AppSettings, DbSession, Operator, Publisher, Viewer, Waiters
+from ..api.deps import AppSettings, DbSession
+from ..auth.deps import Operator, Viewer
 from . import service
+from .deps import Publisher, Waiters
 from .schemas import CommandCreate, CommandOut, CommandPage, ConfigOut, ConfigPut
 
 router = APIRouter(tags=["commands"])

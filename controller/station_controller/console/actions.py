@@ -9,14 +9,17 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from ..api.deps import AppSettings, DbSession, LoginLimiter, Publisher, client_ip
+from ..api.deps import AppSettings, DbSession, client_ip
 from ..auth import service as auth_service
+from ..auth.deps import LoginLimiter
 from ..auth.models import StaffUser
+from ..commands.deps import Publisher
 from ..commands.service import send_command
 from ..enrollment.service import reissue_token, revoke
 from ..errors import AuthenticationRequired, ControllerError, PermissionDenied, RateLimited
 from ..settings import Settings
-from . import csrf, service
+from ..web import csrf
+from . import service
 from .i18n import translator
 from .render import Flash, console_user, error_page, lang_of, render, safe_next, secure_cookies, to_login
 

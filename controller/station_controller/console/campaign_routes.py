@@ -14,7 +14,7 @@ from ..auth.service import role_allows
 from ..campaigns import service
 from ..campaigns.progress import campaign_progress
 from ..errors import ControllerError, PermissionDenied
-from . import csrf
+from ..web import csrf
 from .render import console_user, error_page, page_labels, render, to_login
 
 router = APIRouter(prefix="/console/campaigns", include_in_schema=False)

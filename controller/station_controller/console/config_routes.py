@@ -18,7 +18,7 @@ from ..provisioning.configs.render import latest_seq
 from ..provisioning.jobs.models import Job, JobDevice
 from ..provisioning.jobs.service import JobRequest, Selector, create_job
 from ..registry.service import get_device
-from . import csrf
+from ..web import csrf
 from .render import console_user, error_page, page_labels, render, to_login
 
 router = APIRouter(prefix="/console/configs", include_in_schema=False)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-LANGS = ("zh", "en")
-LANG_COOKIE = "sf_lang"
+from ..web.i18n import Translator, table_translator
 
 # key → (zh-CN, English)
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -95,23 +92,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "updated": ("自动刷新", "auto-refresh"),
 }
 
-Translator = Callable[[str], str]
-
-
-def pick_lang(query_lang: str | None, cookie_lang: str | None) -> str:
-    """``?lang=`` wins over the cookie; anything unknown falls back to zh."""
-    for value in (query_lang, cookie_lang):
-        if value in LANGS:
-            return value
-    return LANGS[0]
-
 
 def translator(lang: str) -> Translator:
-    """A ``t(key)`` for templates; an unknown key shows itself so a gap is visible, not fatal."""
-    index = LANGS.index(lang) if lang in LANGS else 0
-
-    def t(key: str) -> str:
-        pair = MESSAGES.get(key)
-        return pair[index] if pair else key
-
-    return t
+    """A ``t(key)`` over the console's labels for templates."""
+    return table_translator(MESSAGES, lang)

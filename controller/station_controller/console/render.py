@@ -6,6 +6,7 @@ import hashlib
 import mimetypes
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,9 +18,14 @@ from ..auth.models import StaffUser
 from ..auth.service import role_allows, user_for_token
 from ..errors import AuthenticationRequired, ControllerError, PermissionDenied
 from ..settings import Settings
-from . import csrf
-from .i18n import LANG_COOKIE, pick_lang, translator
-from .templating import STATIC_DIR, templates
+from ..web import csrf
+from ..web.i18n import LANG_COOKIE, pick_lang
+from ..web.templating import make_templates
+from .i18n import translator
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+templates = make_templates([TEMPLATE_DIR])
 
 SECURITY_HEADERS = {
     # Scripts and styles come only from /console/static; nothing inline runs, nothing frames us.

@@ -12,7 +12,8 @@ from fastapi.responses import StreamingResponse
 from station_protocol.content import Chunking, ChunkRef, FileEntry, check_path
 from station_protocol.errors import MalformedMessage
 
-from ..api.deps import Admin, AppSettings, DbSession, Operator, Viewer
+from ..api.deps import AppSettings, DbSession
+from ..auth.deps import Admin, Operator, Viewer
 from ..errors import InvalidInput, NotFound
 from . import diff, gc, keys, service
 from .schemas import FileIn, GcOut, HashList, KeyOut, MissingOut, VersionCreate, VersionOut

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Body, Request
 from station_protocol.enrollment import EnrollRequest
 from station_protocol.errors import MalformedMessage
 
-from ..api.deps import AppSettings, DbSession, EnrollLimiter, Operator, client_ip
+from ..api.deps import AppSettings, DbSession, EnrollLimiter, client_ip
+from ..auth.deps import Operator
 from ..errors import AuthenticationRequired, InvalidInput, RateLimited
 from ..registry.schemas import DeviceOut, DeviceWithToken
 from . import service

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import supervisor
-from ..campaigns.payloads import build_payloads
+from ..campaigns.payloads import PayloadAction
 from ..commands.waiters import ResultWaiters
 from ..observability import metrics
 from ..observability.metrics import IngestStats
@@ -107,10 +108,13 @@ def build_ingest(
     *,
     waiters: ResultWaiters | None = None,
     client_id: str | None = None,
+    payloads: Mapping[str, PayloadAction] | None = None,
 ) -> IngestRuntime:
     """Build (not start) the ingest for one controller process.
 
     ``waiters`` (default: a new one, exposed as ``runtime.waiters``) is woken per recorded result;
+    ``payloads`` is the campaign payload registry (``composition.build_payloads``; none: campaign
+    events are not applied);
     ``client_id`` defaults to the broker username: the broker binds the two
     (``use_username_as_clientid``), so each controller process has its own account (cli.worker_settings).
     """
@@ -152,7 +156,7 @@ def build_ingest(
         interval_s=settings.ingest_flush_interval_s,
         housekeeping=results.expire_overdue,
     )
-    campaign_events = SqlCampaignEvents(session_factory, build_payloads(settings))
+    campaign_events = SqlCampaignEvents(session_factory, payloads if payloads is not None else {})
     client = MqttIngestClient(settings, inbox, stats, client_id or settings.mqtt_username)
     pipeline = Pipeline(
         inbox=inbox,

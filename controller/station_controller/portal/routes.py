@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
-from ..api.deps import Admin, AppSettings, CurrentUser, DbSession, Operator, Publisher, Viewer
+from ..api.deps import AppSettings, DbSession
+from ..auth.deps import Admin, CurrentUser, Operator, Viewer
 from ..auth.models import StaffUser
 from ..auth.service import role_allows
+from ..commands.deps import Publisher
 from ..errors import InvalidInput, PermissionDenied
 from ..kernel.clock import as_utc, utcnow
 from ..registry.models import Device

@@ -15,9 +15,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from ..api.deps import AppSettings
 from ..errors import NotFound
 from ..settings import Settings
 
@@ -75,11 +76,11 @@ router = APIRouter(prefix="/provisioning/artifacts", tags=["provisioning"])
 
 
 @router.get("/{name}")
-def artifact(name: str, request: Request) -> FileResponse:
+def artifact(name: str, settings: AppSettings) -> FileResponse:
     """The agent bundle and its manifest, unauthenticated: fresh boxes have no credential yet (open code)."""
     if name not in (BUNDLE, MANIFEST):
         raise NotFound(f"no artifact {name!r}; there are {BUNDLE} and {MANIFEST}")
-    path = artifacts_dir(request.app.state.settings) / name
+    path = artifacts_dir(settings) / name
     if not path.exists():
         raise NotFound(
             "the agent bundle is not built: run `python -m station_controller.provisioning.artifacts`"

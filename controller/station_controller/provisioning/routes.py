@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from ..api.deps import Admin, DbSession, Operator, Viewer
+from ..api.deps import AppSettings, DbSession
+from ..auth.deps import Admin, Operator, Viewer
 from . import secrets as secret_store
 from .inventory import build_inventory
 from .jobs.service import Selector
@@ -17,10 +18,10 @@ router = APIRouter(prefix="/provisioning", tags=["provisioning"])
 
 
 @router.post("/secrets", status_code=201)
-def store_secret(body: SecretIn, request: Request, session: DbSession, _user: Admin) -> SecretOut:
+def store_secret(body: SecretIn, settings: AppSettings, session: DbSession, _user: Admin) -> SecretOut:
     info = secret_store.put_secret(
         session,
-        settings=request.app.state.settings,
+        settings=settings,
         name=body.name,
         kind=body.kind,
         value=body.value.get_secret_value(),

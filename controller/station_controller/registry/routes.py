@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
-from ..api.deps import AppSettings, DbSession, Operator, Viewer
+from ..api.deps import AppSettings, DbSession
+from ..auth.deps import Operator, Viewer
 from ..errors import InvalidInput
 from . import queries, service
 from .csv_import import import_csv, tokens_csv

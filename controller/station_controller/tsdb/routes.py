@@ -8,7 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from ..api.deps import AppSettings, Viewer
+from ..api.deps import AppSettings
+from ..auth.deps import Viewer
 from ..errors import DeviceUnreachable, InvalidInput
 from .errors import QueryError, TsdbUnavailable
 from .history import METRICS, plan

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from station_controller.api.deps import current_user
+from station_controller.auth.deps import current_user
 from station_controller.auth.models import StaffUser
 from station_controller.errors import ControllerError, InvalidInput
 from station_controller.tsdb.errors import QueryError, TsdbUnavailable

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...console.i18n import LANG_COOKIE, LANGS, Translator, pick_lang
+from ...web.i18n import LANG_COOKIE, Translator, pick_lang, table_translator
 
 # key → (zh-CN, English)
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -126,13 +126,7 @@ MESSAGE_PAGES = (
 
 
 def translator(lang: str) -> Translator:
-    index = LANGS.index(lang) if lang in LANGS else 0
-
-    def t(key: str) -> str:
-        pair = MESSAGES.get(key)
-        return pair[index] if pair else key
-
-    return t
+    return table_translator(MESSAGES, lang)
 
 
 __all__ = ["LANG_COOKIE", "MESSAGES", "MESSAGE_PAGES", "pick_lang", "translator"]

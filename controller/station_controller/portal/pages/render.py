@@ -7,10 +7,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
-from fastapi.templating import Jinja2Templates
 
-from ...console.templating import fmt_duration, fmt_time
-from .i18n import LANG_COOKIE, pick_lang, translator
+from ...web.templating import make_templates
+from .i18n import LANG_COOKIE, MESSAGE_PAGES, pick_lang, translator
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 # No script at all; inline styles only (one small page for slow links and captive mini-browsers).
@@ -26,14 +25,7 @@ SECURITY_HEADERS = {
 }
 
 
-def _templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
-    templates.env.autoescape = True
-    templates.env.filters.update(time=fmt_time, duration=fmt_duration)
-    return templates
-
-
-templates = _templates()
+templates = make_templates([TEMPLATE_DIR])
 
 
 def lang_of(request: Request, form_lang: str | None = None) -> str:
@@ -77,8 +69,6 @@ def message(
     extra: dict[str, Any] | None = None,
 ) -> Response:
     """A message page (``page`` is one of i18n.MESSAGE_PAGES; unknown → ``error``)."""
-    from .i18n import MESSAGE_PAGES
-
     page = page if page in MESSAGE_PAGES else "error"
     context = {"page": page, "detail": detail, "extra": extra or {}}
     return render(request, "message.html", context, lang=lang, status_code=status_code)

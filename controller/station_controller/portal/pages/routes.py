@@ -10,15 +10,15 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request, Response
 
-from ...api.deps import AppSettings, DbSession, Publisher, client_ip
-from ...api.ratelimit import FailureLimiter
+from ...api.deps import AppSettings, DbSession, client_ip
+from ...commands.deps import Publisher
 from ...errors import ControllerError
 from ...settings import Settings
 from .. import login
+from ..deps import Sms, VoucherLimiter
 from ..errors import LoginExpired
 from ..models import PendingLogin
 from ..service import Granted
-from ..sms import SmsSender
 from ..tokens import form_token, form_token_ok
 from .i18n import translator
 from .render import lang_of, message, render, safe_link
@@ -187,12 +187,12 @@ def sms_send(
     request: Request,
     session: DbSession,
     settings: AppSettings,
+    sender: Sms,
     login_token: Annotated[str, Form(alias="login")] = "",
     csrf: FormStr = "",
     lang: FormStr = "",
     phone: FormStr = "",
 ) -> Response:
-    sender: SmsSender = request.app.state.portal_sms
     language = lang_of(request, lang)
 
     def action(_pending: PendingLogin) -> Response:
@@ -250,13 +250,13 @@ def voucher(
     session: DbSession,
     settings: AppSettings,
     publisher: Publisher,
+    limiter: VoucherLimiter,
     login_token: Annotated[str, Form(alias="login")] = "",
     csrf: FormStr = "",
     lang: FormStr = "",
     code: FormStr = "",
     accept_terms: FormStr = "",
 ) -> Response:
-    limiter: FailureLimiter = request.app.state.portal_voucher_limiter
     language = lang_of(request, lang)
 
     def action(pending: PendingLogin) -> Response:

@@ -20,12 +20,12 @@ from starlette.concurrency import run_in_threadpool
 from ...api.deps import client_ip
 from ...errors import ControllerError
 from ...registry.service import normalise_mac
-from ...settings import Settings
 from .. import login
 from ..errors import ForeignGatewayAddress, GatewayNotRegistered
 from ..pages.render import lang_of, message, render
 from ..pages.routes import login_page
 from . import auth, checks, gateways
+from .deps import WifidogWiring, Wiring
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/wifidog", include_in_schema=False)
@@ -43,13 +43,13 @@ def _forbidden(exc: ControllerError) -> Response:
     return PlainTextResponse(f"Forbidden: {exc.detail}\n", status_code=403)
 
 
-def ping(request: Request, session: Session, settings: Settings, _body: bytes) -> Response:
+def ping(request: Request, session: Session, _wiring: WifidogWiring, _body: bytes) -> Response:
     gateway = gateways.check_gateway(session, gw_id=_gw_id(request), source_ip=client_ip(request))
     gateways.record_ping(session, gateway=gateway, params=dict(request.query_params))
     return PlainTextResponse("Pong")
 
 
-def login_(request: Request, session: Session, settings: Settings, _body: bytes) -> Response:
+def login_(request: Request, session: Session, wiring: WifidogWiring, _body: bytes) -> Response:
     params = request.query_params
     gw_id = _gw_id(request)
     gateway = gateways.check_gateway(session, gw_id=gw_id, source_ip=client_ip(request))
@@ -59,6 +59,7 @@ def login_(request: Request, session: Session, settings: Settings, _body: bytes)
         )
     except ForeignGatewayAddress as exc:
         return message(request, exc.page, lang=lang_of(request), status_code=exc.status, detail=exc.detail)
+    settings = wiring.settings
     token = login.new_pending(
         session,
         settings=settings,
@@ -73,11 +74,11 @@ def login_(request: Request, session: Session, settings: Settings, _body: bytes)
     return login_page(request, session, settings, token, lang_of(request))
 
 
-def auth_(request: Request, session: Session, settings: Settings, _body: bytes) -> Response:
+def auth_(request: Request, session: Session, wiring: WifidogWiring, _body: bytes) -> Response:
     """stage=login / logout (and unknown stages): rare, answered through the database."""
     gw_id = _gw_id(request)
     gateways.check_gateway(session, gw_id=gw_id, source_ip=client_ip(request))
-    runtime = request.app.state.wifidog
+    runtime = wiring.runtime
     code = auth.decide(
         session,
         gw_id=gw_id,
@@ -88,16 +89,16 @@ def auth_(request: Request, session: Session, settings: Settings, _body: bytes) 
     return PlainTextResponse(f"Auth: {code}\n")
 
 
-async def _counters(request: Request) -> Response:
+async def _counters(request: Request, wiring: WifidogWiring) -> Response:
     """stage=counters: admitted and decided from memory (see checks.py)."""
-    runtime, factory = request.app.state.wifidog, request.app.state.session_factory
+    runtime, factory = wiring.runtime, wiring.session_factory
     gw_id, params = _gw_id(request), request.query_params
     await checks.admit(runtime, factory, gw_id, client_ip(request))
     [code] = await checks.decide_counters(runtime, factory, [checks.parse(gw_id, params)])
     return PlainTextResponse(f"Auth: {code}\n")
 
 
-async def _counters_v2(request: Request) -> Response:
+async def _counters_v2(request: Request, wiring: WifidogWiring) -> Response:
     raw = await request.body()
     try:
         body = json.loads(raw) if len(raw) <= MAX_V2_BODY else None
@@ -105,61 +106,65 @@ async def _counters_v2(request: Request) -> Response:
         body = None
     if not isinstance(body, dict):
         return JSONResponse({"error": "expected a counters_v2 JSON object"}, status_code=400)
-    runtime, factory = request.app.state.wifidog, request.app.state.session_factory
+    runtime, factory = wiring.runtime, wiring.session_factory
     answer = await checks.counters_v2(runtime, factory, body=body, source_ip=client_ip(request))
     return JSONResponse(answer)
 
 
-async def auth_endpoint(request: Request) -> Response:
+async def auth_endpoint(request: Request, wiring: Wiring) -> Response:
     """``auth``: counters on the event loop, everything else in the thread pool."""
     stage = request.query_params.get("stage")
     try:
         if stage == "counters":
-            return await _counters(request)
+            return await _counters(request, wiring)
         if stage == "counters_v2":
-            return await _counters_v2(request)
+            return await _counters_v2(request, wiring)
     except GatewayNotRegistered as exc:
         return _forbidden(exc)
     body = await request.body() if request.method == "POST" else b""
-    return await run_in_threadpool(_call, auth_, request, body)
+    return await run_in_threadpool(_call, auth_, request, wiring, body)
 
 
-def portal(request: Request, session: Session, settings: Settings, _body: bytes) -> Response:
+def portal(request: Request, session: Session, _wiring: WifidogWiring, _body: bytes) -> Response:
     gateways.check_gateway(session, gw_id=_gw_id(request), source_ip=client_ip(request))
     context: dict[str, Any] = {"expires_at": None, "link": None, "gateway_url": None}
     return render(request, "connected.html", context, lang=lang_of(request))
 
 
-def gw_message(request: Request, session: Session, settings: Settings, _body: bytes) -> Response:
+def gw_message(request: Request, session: Session, _wiring: WifidogWiring, _body: bytes) -> Response:
     page = GW_MESSAGES.get(request.query_params.get("message", ""), "error")
     return message(request, page, lang=lang_of(request), status_code=200)
 
 
-def roam(request: Request, session: Session, settings: Settings, _body: bytes) -> Response:
+def roam(request: Request, session: Session, wiring: WifidogWiring, _body: bytes) -> Response:
     gw_id = _gw_id(request)
     gateways.check_gateway(session, gw_id=gw_id, source_ip=client_ip(request))
     params = request.query_params
     answer = auth.roam(
-        session, settings=settings, gw_id=gw_id, mac_raw=params.get("mac", ""), ip=params.get("ip", "")[:45]
+        session,
+        settings=wiring.settings,
+        gw_id=gw_id,
+        mac_raw=params.get("mac", ""),
+        ip=params.get("ip", "")[:45],
     )
     return JSONResponse(answer)
 
 
-Handler = Callable[[Request, Session, Settings, bytes], Response]
+Handler = Callable[[Request, Session, WifidogWiring, bytes], Response]
 
 
-def _call(handler: Handler, request: Request, body: bytes) -> Response:
-    with request.app.state.session_factory() as session:
+def _call(handler: Handler, request: Request, wiring: WifidogWiring, body: bytes) -> Response:
+    with wiring.session_factory() as session:
         try:
-            return handler(request, session, request.app.state.settings, body)
+            return handler(request, session, wiring, body)
         except GatewayNotRegistered as exc:
             return _forbidden(exc)
 
 
-def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
+def _endpoint(handler: Handler) -> Callable[[Request, WifidogWiring], Awaitable[Response]]:
+    async def endpoint(request: Request, wiring: Wiring) -> Response:
         body = await request.body() if request.method == "POST" else b""
-        return await run_in_threadpool(_call, handler, request, body)
+        return await run_in_threadpool(_call, handler, request, wiring, body)
 
     return endpoint
 

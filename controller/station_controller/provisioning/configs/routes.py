@@ -9,7 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from ...api.deps import AppSettings, DbSession, Operator, Viewer
+from ...api.deps import AppSettings, DbSession
+from ...auth.deps import Operator, Viewer
 from ...registry.service import get_device
 from ..targets import get_target
 from . import backups, drafts, state

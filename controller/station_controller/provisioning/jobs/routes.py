@@ -1,46 +1,26 @@
-"""Jobs API: create, list, detail, retry, resume, cancel, log lines by polling or SSE; starts the runner."""
+"""Jobs API: create, list, detail, retry, resume, cancel, log lines by polling or SSE."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from ...api.deps import DbSession, Operator, Viewer
+from ...api.deps import AppSettings, DbSession, SessionFactory
+from ...auth.deps import Operator, Viewer
 from . import service
-from .contract import ActionDeps, discover_actions
+from .deps import Runner
 from .models import Job
-from .runner import JobRunner
 from .schemas import JobDetail, JobDeviceOut, JobIn, JobOut, LogLineOut
 from .service import JobRequest, Selector
 
-
-@asynccontextmanager
-async def runner_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the job runner with the app (marks devices a previous process left running interrupted)."""
-    deps = ActionDeps(app.state.settings, app.state.session_factory)
-    runner = JobRunner(deps.session_factory, actions=discover_actions(deps), settings=deps.settings)
-    app.state.job_runner = runner
-    await run_in_threadpool(runner.start)
-    try:
-        yield
-    finally:
-        await run_in_threadpool(runner.stop)
-
-
-router = APIRouter(prefix="/provisioning", tags=["provisioning"], lifespan=runner_lifespan)
-
-
-def _runner(request: Request) -> JobRunner:
-    runner: JobRunner = request.app.state.job_runner
-    return runner
+router = APIRouter(prefix="/provisioning", tags=["provisioning"])
 
 
 def _out(session: Session, job: Job) -> JobOut:
@@ -50,18 +30,19 @@ def _out(session: Session, job: Job) -> JobOut:
 
 
 @router.get("/actions")
-def actions(request: Request, _user: Viewer) -> list[str]:
-    return _runner(request).actions.names()
+def actions(runner: Runner, _user: Viewer) -> list[str]:
+    return runner.actions.names()
 
 
 @router.post("/jobs", status_code=201)
-def create_job(body: JobIn, request: Request, session: DbSession, user: Operator) -> JobOut:
-    runner = _runner(request)
+def create_job(
+    body: JobIn, runner: Runner, settings: AppSettings, session: DbSession, user: Operator
+) -> JobOut:
     req = JobRequest(
         body.action, Selector(**body.selector.model_dump()), body.params, body.dry_run, body.concurrency
     )
     job = service.create_job(
-        session, settings=request.app.state.settings, actions=runner.actions, request=req, user=user.username
+        session, settings=settings, actions=runner.actions, request=req, user=user.username
     )
     runner.wake()
     return _out(session, job)
@@ -93,16 +74,18 @@ def job_logs(
 
 
 @router.post("/jobs/{job_id}/retry", status_code=201)
-def retry_job(job_id: int, request: Request, session: DbSession, user: Operator) -> JobOut:
-    job = service.retry_job(session, settings=request.app.state.settings, job_id=job_id, user=user.username)
-    _runner(request).wake()
+def retry_job(
+    job_id: int, runner: Runner, settings: AppSettings, session: DbSession, user: Operator
+) -> JobOut:
+    job = service.retry_job(session, settings=settings, job_id=job_id, user=user.username)
+    runner.wake()
     return _out(session, job)
 
 
 @router.post("/jobs/{job_id}/resume")
-def resume_job(job_id: int, request: Request, session: DbSession, _user: Operator) -> JobOut:
+def resume_job(job_id: int, runner: Runner, session: DbSession, _user: Operator) -> JobOut:
     job = service.resume_job(session, job_id=job_id)
-    _runner(request).wake()
+    runner.wake()
     return _out(session, job)
 
 
@@ -111,8 +94,10 @@ def cancel_job(job_id: int, session: DbSession, _user: Operator) -> JobOut:
     return _out(session, service.cancel_job(session, job_id=job_id))
 
 
-def _snapshot(request: Request, job_id: int, after: int) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
-    with request.app.state.session_factory() as session:
+def _snapshot(
+    factory: sessionmaker[Session], job_id: int, after: int
+) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
+    with factory() as session:
         job = service.get_job(session, job_id=job_id)
         lines = service.logs_after(session, job_id=job_id, after=after)
         progress = {"status": job.status, "counts": service.counts(session, job_id=job_id)}
@@ -121,14 +106,16 @@ def _snapshot(request: Request, job_id: int, after: int) -> tuple[dict[str, Any]
 
 
 @router.get("/jobs/{job_id}/events")
-async def job_events(job_id: int, request: Request, _user: Viewer, after: int = 0) -> StreamingResponse:
+async def job_events(
+    job_id: int, request: Request, factory: SessionFactory, _user: Viewer, after: int = 0
+) -> StreamingResponse:
     """Server-sent events: ``log`` per line, ``progress`` on each tick, ``done`` when the job finished."""
-    await run_in_threadpool(_snapshot, request, job_id, after)  # 404 before the stream starts
+    await run_in_threadpool(_snapshot, factory, job_id, after)  # 404 before the stream starts
 
     async def stream() -> AsyncIterator[str]:
         cursor = after
         while not await request.is_disconnected():
-            progress, rows, finished = await run_in_threadpool(_snapshot, request, job_id, cursor)
+            progress, rows, finished = await run_in_threadpool(_snapshot, factory, job_id, cursor)
             for row in rows:
                 cursor = row["id"]
                 yield f"event: log\nid: {row['id']}\ndata: {json.dumps(row, ensure_ascii=False)}\n\n"

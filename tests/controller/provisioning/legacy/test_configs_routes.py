@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import socket
 
-from station_controller.console.csrf import SESSION_COOKIE
 from station_controller.provisioning.configs import device_ops
 from station_controller.provisioning.legacy.ssh import SshParams
+from station_controller.web.csrf import SESSION_COOKIE
 from stationctl.cli import build_parser
 from tests.controller.api.core_fixtures import Api
 from tests.controller.provisioning.legacy.helpers import COUNTY, TEMPLATE, FakeUciRouter, add_router

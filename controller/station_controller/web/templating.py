@@ -1,7 +1,8 @@
-"""Jinja2 environment of the console (autoescaped) and the number/time filters its pages use."""
+"""Jinja2 environments (always autoescaped) and the number/time filters every page may use."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -10,8 +11,6 @@ from fastapi.templating import Jinja2Templates
 
 from ..kernel.clock import as_utc
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"
-STATIC_DIR = Path(__file__).parent / "static"
 DISPLAY_TZ = ZoneInfo("Asia/Shanghai")  # staff read times in Beijing time; the DB stays UTC
 
 
@@ -23,6 +22,14 @@ def fmt_bps(value: float | None) -> str:
         if abs(value) >= scale:
             return f"{value / scale:.1f} {unit}"
     return f"{value:.0f} bit/s"
+
+
+def fmt_bytes(value: float | None) -> str:
+    """Bytes with a decimal SI prefix, e.g. ``1.5 MB``."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if value and value >= scale:
+            return f"{value / scale:.1f} {unit}"
+    return f"{value or 0:.0f} B"
 
 
 def fmt_pct(value: float | None) -> str:
@@ -55,14 +62,21 @@ def iso_time(value: datetime | None) -> str:
     return as_utc(value).isoformat() if value else ""
 
 
-def make_templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+FILTERS = {
+    "bps": fmt_bps,
+    "pct": fmt_pct,
+    "temp": fmt_temp,
+    "duration": fmt_duration,
+    "time": fmt_time,
+    "iso": iso_time,
+    "bytes": fmt_bytes,
+}
+
+
+def make_templates(directories: Sequence[Path]) -> Jinja2Templates:
+    """Templates looked up in ``directories`` in order, with every filter above."""
+    templates = Jinja2Templates(directory=[str(d) for d in directories])
     env = templates.env
     env.autoescape = True  # every .html template escapes; hostile station names stay text
-    env.filters.update(
-        bps=fmt_bps, pct=fmt_pct, temp=fmt_temp, duration=fmt_duration, time=fmt_time, iso=iso_time
-    )
+    env.filters.update(FILTERS)
     return templates
-
-
-templates = make_templates()
