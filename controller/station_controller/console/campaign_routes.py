@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from ..api.deps import AppSettings, DbSession
 from ..auth.service import role_allows
 from ..campaigns import service
+from ..campaigns.deps import Payloads
 from ..campaigns.progress import campaign_progress
 from ..errors import ControllerError, PermissionDenied
 from ..web import csrf
@@ -112,6 +113,7 @@ def campaign_action(
     action: str,
     session: DbSession,
     settings: AppSettings,
+    payloads: Payloads,
     token: Annotated[str, Form(alias="csrf")] = "",
 ) -> Response:
     user = console_user(request, session)
@@ -123,9 +125,7 @@ def campaign_action(
         if not csrf.valid(request, token, secret=settings.secret_key.get_secret_value()):
             raise PermissionDenied("the form expired; reload the page and try again")
         if action == "start":
-            service.start_campaign(
-                session, payloads=request.app.state.campaign_payloads, campaign_id=campaign_id
-            )
+            service.start_campaign(session, payloads=payloads, campaign_id=campaign_id)
         elif action == "pause":
             service.pause_campaign(session, campaign_id=campaign_id, reason=f"paused by {user.username}")
         elif action == "resume":

@@ -15,6 +15,7 @@ from ..auth.service import role_allows
 from ..errors import ControllerError, NotFound, PermissionDenied
 from ..provisioning.configs import backups, state
 from ..provisioning.configs.render import latest_seq
+from ..provisioning.jobs.deps import Runner
 from ..provisioning.jobs.models import Job, JobDevice
 from ..provisioning.jobs.service import JobRequest, Selector, create_job
 from ..registry.service import get_device
@@ -149,6 +150,7 @@ def run_job(
     device_id: str,
     session: DbSession,
     settings: AppSettings,
+    runner: Runner,
     token: Annotated[str, Form(alias="csrf")] = "",
     button: Annotated[str, Form()] = "",
 ) -> Response:
@@ -164,7 +166,6 @@ def run_job(
                 f"starting config jobs needs the operator role; {user.username} is {user.role}"
             )
         action, dry_run = BUTTONS[button]
-        runner = request.app.state.job_runner
         job_request = JobRequest(action=action, selector=Selector(device_ids=[device_id]), dry_run=dry_run)
         create_job(
             session, settings=settings, actions=runner.actions, request=job_request, user=user.username

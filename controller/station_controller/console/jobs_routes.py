@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from ..api.deps import AppSettings, DbSession
 from ..errors import ControllerError, InvalidInput
 from ..provisioning.jobs import service as jobs
+from ..provisioning.jobs.deps import Runner
 from ..registry.csv_import import import_csv
 from .render import console_user, error_page, page_labels, render, require_operator_form, to_login
 
@@ -96,7 +97,7 @@ async def register_csv(
 
 
 @router.get("/jobs/")
-def jobs_page(request: Request, session: DbSession, settings: AppSettings) -> Response:
+def jobs_page(request: Request, session: DbSession, settings: AppSettings, runner: Runner) -> Response:
     user = console_user(request, session)
     if user is None:
         return to_login(request)
@@ -104,7 +105,7 @@ def jobs_page(request: Request, session: DbSession, settings: AppSettings) -> Re
     context = {
         "jt": labels(request),
         "jobs": [(job, jobs.counts(session, job_id=job.id)) for job in listed],
-        "actions": request.app.state.job_runner.actions.names(),
+        "actions": runner.actions.names(),
     }
     return render(request, "jobs.html", context, settings=settings, user=user)
 
@@ -114,6 +115,7 @@ def start_job(
     request: Request,
     session: DbSession,
     settings: AppSettings,
+    runner: Runner,
     action: Annotated[str, Form()],
     region: Annotated[str, Form()] = "",
     tag: Annotated[str, Form()] = "",
@@ -125,7 +127,6 @@ def start_job(
     user = console_user(request, session)
     if user is None:
         return to_login(request)
-    runner = request.app.state.job_runner
     try:
         require_operator_form(request, user, token, settings=settings)
         selector = jobs.Selector(
@@ -175,6 +176,7 @@ def job_op(
     op: str,
     session: DbSession,
     settings: AppSettings,
+    runner: Runner,
     token: Annotated[str, Form(alias="csrf")] = "",
 ) -> Response:
     user = console_user(request, session)
@@ -190,5 +192,5 @@ def job_op(
             raise InvalidInput(f"unknown job operation {op!r}; use retry or resume")
     except ControllerError as exc:
         return error_page(request, exc, settings=settings, user=user)
-    request.app.state.job_runner.wake()
+    runner.wake()
     return RedirectResponse(f"/console/jobs/{job.id}", status_code=303)

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 
 from ..api.deps import AppSettings, DbSession
 from ..auth.service import role_allows
+from ..commands.deps import Publisher
 from ..errors import ControllerError
 from ..kernel.clock import utcnow
 from ..portal import hotspots, records, service, vouchers
@@ -101,6 +102,7 @@ def kick(
     session_id: str,
     session: DbSession,
     settings: AppSettings,
+    publisher: Publisher,
     token: Annotated[str, Form(alias="csrf")] = "",
 ) -> Response:
     user = console_user(request, session)
@@ -111,7 +113,7 @@ def kick(
         service.kick(
             session,
             settings=settings,
-            publisher=request.app.state.publisher,
+            publisher=publisher,
             session_id=session_id,
             by=user.username,
         )
@@ -126,6 +128,7 @@ def extend(
     session_id: str,
     session: DbSession,
     settings: AppSettings,
+    publisher: Publisher,
     hours: Annotated[int, Form()] = 1,
     token: Annotated[str, Form(alias="csrf")] = "",
 ) -> Response:
@@ -137,7 +140,7 @@ def extend(
         service.extend(
             session,
             settings=settings,
-            publisher=request.app.state.publisher,
+            publisher=publisher,
             session_id=session_id,
             add_s=max(1, min(hours, 24)) * 3600,
             quota_bytes=None,
