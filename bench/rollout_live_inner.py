@@ -22,6 +22,7 @@ from station_controller.broker import BrokerAccount, hash_password
 from station_controller.campaigns import service as campaigns
 from station_controller.campaigns.models import CampaignDevice
 from station_controller.campaigns.schemas import CampaignCreate
+from station_controller.composition import build_event_handlers, build_payloads
 from station_controller.content import keys
 from station_controller.content import service as content
 from station_controller.content.store import origin_limiter
@@ -170,7 +171,9 @@ def inner(plan: dict[str, Any]) -> None:
     upgrade_head(settings.database_url)
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
-    app = create_app(settings, ingest=build_ingest(settings, sessions), engine=engine)
+    payloads = build_payloads(settings)  # one registry for the API and the ingest, as main.build_app
+    ingest = build_ingest(settings, sessions, handlers=build_event_handlers(sessions, payloads))
+    app = create_app(settings, ingest=ingest, engine=engine, payloads=payloads)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=settings.http_port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -86,19 +86,16 @@ def _serve_ingest(settings: Settings) -> int:
     import signal
     import threading
 
-    from .composition import build_payloads
+    from .composition import build_event_handlers, build_payloads
     from .ingest.runtime import build_ingest
 
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     engine = make_engine(settings.database_url)
-    ingest = build_ingest(
-        settings,
-        make_session_factory(engine),
-        client_id=settings.mqtt_username,
-        payloads=build_payloads(settings),
-    )
+    factory = make_session_factory(engine)
+    handlers = build_event_handlers(factory, build_payloads(settings))
+    ingest = build_ingest(settings, factory, client_id=settings.mqtt_username, handlers=handlers)
     ingest.start()
     _say(
         f"ingest worker {settings.mqtt_username} running against {settings.mqtt_host}:{settings.mqtt_port}; "

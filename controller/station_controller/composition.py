@@ -18,13 +18,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .api.ratelimit import BackoffLimiter, FailureLimiter
 from .auth.limits import LoginThrottle
+from .campaigns.device_events import SqlCampaignEvents
 from .campaigns.payloads import PayloadAction, payload_registry
 from .campaigns.runtime import build_scheduler
 from .campaigns.scheduler import CampaignScheduler
 from .commands.publisher import CommandPublisher
 from .commands.waiters import ResultWaiters
 from .content.campaign_payload import ContentSync
+from .content.store import origin_limiter
 from .db import make_session_factory
+from .ingest.events import DeviceEventHandler
+from .portal.device_events import SqlPortalEvents
 from .portal.sms import SmsSender, build_sender
 from .portal.wifidog.runtime import WifidogRuntime
 from .provisioning.jobs.contract import ActionDeps, discover_actions
@@ -77,6 +81,14 @@ def build_payloads(settings: Settings) -> dict[str, PayloadAction]:
     return payload_registry([ContentSync(settings)])
 
 
+def build_event_handlers(
+    session_factory: sessionmaker[Session], payloads: Mapping[str, PayloadAction]
+) -> list[DeviceEventHandler]:
+    """Every feature's consumer of device events, for ``ingest.runtime.build_ingest``: each feature
+    implements the hub's ``DeviceEventHandler`` next to its code and registers it here."""
+    return [SqlPortalEvents(session_factory), SqlCampaignEvents(session_factory, payloads)]
+
+
 def build_enroll_limiter(settings: Settings) -> BackoffLimiter:
     return BackoffLimiter(
         free=settings.login_attempts_per_minute,
@@ -124,6 +136,6 @@ def build_services(
         portal_voucher_limiter=FailureLimiter(limit=settings.portal_voucher_failures_per_minute),
         wifidog=build_wifidog(settings, factory, wifidog_clock),
         campaign_payloads=payloads,
-        campaign_scheduler=build_scheduler(settings, factory, payloads, publisher),
+        campaign_scheduler=build_scheduler(settings, factory, payloads, publisher, limiter=origin_limiter()),
         job_runner=build_job_runner(settings, factory),
     )

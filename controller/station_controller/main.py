@@ -18,7 +18,7 @@ from .auth.routes import router as auth_router
 from .campaigns.payloads import PayloadAction
 from .campaigns.routes import router as campaigns_router
 from .commands.routes import router as commands_router
-from .composition import IngestRuntime, Services, build_payloads, build_services
+from .composition import IngestRuntime, Services, build_event_handlers, build_payloads, build_services
 from .console.campaign_routes import router as console_campaigns_router
 from .console.config_routes import router as console_configs_router
 from .console.content_routes import router as console_content_router
@@ -161,5 +161,6 @@ def build_app() -> FastAPI:
     settings = get_settings()
     engine = make_engine(settings.database_url)
     payloads = build_payloads(settings)  # one registry for the API and the ingest's campaign events
-    ingest = build_ingest(settings, make_session_factory(engine), payloads=payloads)
+    factory = make_session_factory(engine)
+    ingest = build_ingest(settings, factory, handlers=build_event_handlers(factory, payloads))
     return create_app(settings, ingest=ingest, engine=engine, payloads=payloads)

@@ -1,16 +1,18 @@
-"""Device events for campaigns (progress, done, failed), applied in batches handed over by ingest."""
+"""The campaigns device event handler: progress, done, failed of each payload kind, batched by ingest.
+
+``SqlCampaignEvents`` is registered with the ingest hub by the composition root (plugins.py).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from ..ingest.events import DeviceEvent
 from ..kernel.clock import utcnow
 from .models import Campaign, CampaignDevice
 from .payloads import Outcome, PayloadAction
@@ -19,13 +21,6 @@ from .spec import CampaignPolicy
 from .starts import record_failure
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DeviceEvent:
-    device_id: str
-    name: str
-    detail: Mapping[str, Any]
 
 
 def event_names(payloads: Mapping[str, PayloadAction]) -> frozenset[str]:
@@ -131,3 +126,16 @@ def _apply(
         now=now,
     )
     return 1
+
+
+class SqlCampaignEvents:
+    """The campaigns DeviceEventHandler: ``apply_device_events`` in one session (one commit) per batch."""
+
+    def __init__(self, session_factory: sessionmaker[Session], payloads: Mapping[str, PayloadAction]) -> None:
+        self._factory = session_factory
+        self._payloads = payloads
+        self.names = event_names(payloads)
+
+    def record(self, events: Sequence[DeviceEvent]) -> None:
+        with self._factory() as session:
+            apply_device_events(session, payloads=self._payloads, events=events)

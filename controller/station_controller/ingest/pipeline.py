@@ -38,7 +38,7 @@ from ..tsdb.lineproto import event_line, telemetry_lines
 from .acks import Ack, Latch, no_ack
 from .budgets import BudgetLimits, DeviceBudgets, Quarantine
 from .devices import KnownDevices
-from .events import PORTAL_EVENTS, EventDispatcher, EventRoute, EventSink
+from .events import DeviceEventHandler, EventDispatcher
 from .presence import PresenceStore
 from .results import DeviceResult, ResultSink
 
@@ -167,8 +167,7 @@ class Pipeline:
         results: ResultSink | None,
         stats: IngestStats,
         dedup_window: int,
-        portal_events: EventSink | None = None,
-        event_routes: Sequence[EventRoute] = (),
+        event_handlers: Sequence[DeviceEventHandler] = (),
         budgets: BudgetLimits | None = None,
         clear_retained: RetainedClearer | None = None,
         redelivery_wait_s: float = 60.0,
@@ -185,8 +184,7 @@ class Pipeline:
         # Not bounded here: each entry is an unacknowledged message, so the broker's in-flight window
         # (settings.mqtt_receive_maximum) bounds them; dropping one would lose a broker-acked uplink.
         self._pending_results: list[tuple[DeviceResult, Ack]] = []
-        portal = [EventRoute(PORTAL_EVENTS, portal_events)] if portal_events is not None else []
-        self._events = EventDispatcher([*portal, *event_routes])
+        self._events = EventDispatcher(event_handlers)  # features' handlers (plugins.py)
         self._stopping = threading.Event()
         self._thread = SupervisedThread(name="ingest-pipeline", target=self._run)
         stats.gauge("ingest_queue_depth", inbox.qsize)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import supervisor
-from ..campaigns.payloads import PayloadAction
+from ..commands.outbox import OutboxSweeper
 from ..commands.waiters import ResultWaiters
 from ..observability import metrics
 from ..observability.metrics import IngestStats
@@ -22,7 +22,7 @@ from ..tsdb.screen import LineScreen
 from ..tsdb.writer import TsdbWriter
 from .budgets import BudgetLimits
 from .devices import KnownDevices
-from .events import EventRoute, SqlCampaignEvents, SqlPortalEvents
+from .events import DeviceEventHandler
 from .flusher import PresenceFlusher
 from .mqtt_client import MqttIngestClient
 from .pipeline import Message, Pipeline
@@ -108,13 +108,13 @@ def build_ingest(
     *,
     waiters: ResultWaiters | None = None,
     client_id: str | None = None,
-    payloads: Mapping[str, PayloadAction] | None = None,
+    handlers: Sequence[DeviceEventHandler] = (),
 ) -> IngestRuntime:
     """Build (not start) the ingest for one controller process.
 
     ``waiters`` (default: a new one, exposed as ``runtime.waiters``) is woken per recorded result;
-    ``payloads`` is the campaign payload registry (``composition.build_payloads``; none: campaign
-    events are not applied);
+    ``handlers`` are the features' device event consumers (``composition.build_event_handlers``;
+    none: device events only go to the TSDB);
     ``client_id`` defaults to the broker username: the broker binds the two
     (``use_username_as_clientid``), so each controller process has its own account (cli.worker_settings).
     """
@@ -148,16 +148,21 @@ def build_ingest(
     known = KnownDevices(registry)
     presence = PresenceStore(stats=stats, offline_after_s=settings.offline_after_s)
     results = CommandResultSink(session_factory, waiters)
+    client = MqttIngestClient(settings, inbox, stats, client_id or settings.mqtt_username)
+    outbox = OutboxSweeper(session_factory, client, settings)
+
+    def housekeeping() -> None:
+        outbox.run_once()  # committed but unpublished commands (a crash between the two) go out
+        results.expire_overdue()
+
     flusher = PresenceFlusher(
         presence=presence,
         repository=registry,
         known=known,
         stats=stats,
         interval_s=settings.ingest_flush_interval_s,
-        housekeeping=results.expire_overdue,
+        housekeeping=housekeeping,
     )
-    campaign_events = SqlCampaignEvents(session_factory, payloads if payloads is not None else {})
-    client = MqttIngestClient(settings, inbox, stats, client_id or settings.mqtt_username)
     pipeline = Pipeline(
         inbox=inbox,
         known=known,
@@ -166,8 +171,7 @@ def build_ingest(
         results=results,
         stats=stats,
         dedup_window=settings.ingest_dedup_window,
-        portal_events=SqlPortalEvents(session_factory),
-        event_routes=[EventRoute(campaign_events.names, campaign_events)],
+        event_handlers=handlers,
         budgets=budget_limits(settings),
         clear_retained=client.clear_retained,
         redelivery_wait_s=settings.ingest_redelivery_wait_s,

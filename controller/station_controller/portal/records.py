@@ -1,13 +1,12 @@
-"""Session accounting from router events (batched), login records: retention purge, CSV, statistics."""
+"""Login records: ending a session, retention purge, CSV, statistics (router events: device_events.py)."""
 
 from __future__ import annotations
 
 import io
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -19,7 +18,6 @@ from ..settings import Settings
 from .models import LoginRecord, PendingLogin, PortalSession, SmsCode, TermsAcceptance
 
 log = logging.getLogger(__name__)
-END_REASONS = ("expired", "quota", "idle", "revoked", "logout", "replaced", "roamed")
 CSV_COLUMNS = (
     "session_id",
     "method",
@@ -37,25 +35,6 @@ CSV_COLUMNS = (
 SMS_KEEP = timedelta(days=2)  # daily limits look back 24 h; older codes are noise
 
 
-@dataclass(frozen=True)
-class RouterEvent:
-    """One ``portal.accounting`` / ``portal.session_ended`` event from a router."""
-
-    device_id: str
-    name: str
-    detail: dict[str, Any]
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
-def _ms(value: Any) -> datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return datetime.fromtimestamp(value / 1000, UTC)
-    return None
-
-
 def end_session(session: Session, *, record: PortalSession, reason: str, ended_at: datetime) -> None:
     """Mark a session ended (no commit) and close its login record."""
     if record.status != "active":
@@ -64,59 +43,6 @@ def end_session(session: Session, *, record: PortalSession, reason: str, ended_a
     login = session.scalar(select(LoginRecord).where(LoginRecord.session_id == record.id))
     if login is not None:
         login.ended_at, login.bytes_up, login.bytes_down = ended_at, record.bytes_up, record.bytes_down
-
-
-def _updates(events: Sequence[RouterEvent]) -> dict[tuple[str, str], tuple[RouterEvent, dict[str, Any]]]:
-    """(router, session id) → (event, entry), the later event winning; malformed entries are skipped."""
-    latest: dict[tuple[str, str], tuple[RouterEvent, dict[str, Any]]] = {}
-    for event in events:
-        entries = event.detail.get("sessions") if event.name == "portal.accounting" else [event.detail]
-        for entry in entries if isinstance(entries, list) else []:
-            if isinstance(entry, dict) and isinstance(entry.get("session_id"), str):
-                key = (event.device_id, entry["session_id"])
-                previous = latest.get(key)
-                if previous is None or previous[0].name != "portal.session_ended":
-                    latest[key] = (event, entry)
-    return latest
-
-
-def apply_router_events(session: Session, events: Sequence[RouterEvent]) -> int:
-    """Fold a batch of router events into sessions and login records with one commit; returns rows touched.
-
-    An event about another router's session is ignored (spoofing), as are unknown session ids.
-    """
-    latest = _updates(events)
-    if not latest:
-        return 0
-    ids = sorted({session_id for _, session_id in latest})
-    sessions = {s.id: s for s in session.scalars(select(PortalSession).where(PortalSession.id.in_(ids)))}
-    logins = {
-        r.session_id: r for r in session.scalars(select(LoginRecord).where(LoginRecord.session_id.in_(ids)))
-    }
-    touched = 0
-    for (_, session_id), (event, entry) in latest.items():
-        record = sessions.get(session_id)
-        if record is None or record.gateway != event.device_id:
-            if record is not None:
-                log.warning(
-                    "%s reported session %s of %s; ignored", event.device_id, session_id, record.gateway
-                )
-            continue
-        record.bytes_up = max(record.bytes_up, _int(entry.get("bytes_up")))
-        record.bytes_down = max(record.bytes_down, _int(entry.get("bytes_down")))
-        record.last_activity_at = _ms(entry.get("last_activity_ms")) or record.last_activity_at
-        login = logins.get(session_id)
-        if login is not None:
-            login.bytes_up, login.bytes_down = record.bytes_up, record.bytes_down
-        if event.name == "portal.session_ended" and record.status == "active":
-            reason = entry.get("reason") if entry.get("reason") in END_REASONS else "expired"
-            ended = _ms(entry.get("ended_at")) or utcnow()
-            record.status, record.ended_at, record.end_reason = "ended", ended, str(reason)
-            if login is not None:
-                login.ended_at = ended
-        touched += 1
-    session.commit()
-    return touched
 
 
 def purge(session: Session, *, settings: Settings, now: datetime | None = None) -> dict[str, int]:

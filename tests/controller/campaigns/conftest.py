@@ -15,13 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from station_controller.campaigns import service
-from station_controller.campaigns.device_events import DeviceEvent, apply_device_events
+from station_controller.campaigns.device_events import apply_device_events
 from station_controller.campaigns.models import Campaign, CampaignDevice
 from station_controller.campaigns.payloads import CommandSender, Outcome, PayloadAction, StartSpec
 from station_controller.campaigns.scheduler import CampaignScheduler
 from station_controller.campaigns.schemas import CampaignCreate
 from station_controller.commands.models import CommandRecord
 from station_controller.db import make_engine, make_session_factory
+from station_controller.ingest.events import DeviceEvent
 from station_controller.migrations import upgrade_head
 from station_controller.registry.models import Device, Region
 from station_controller.registry.service import create_station

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import queue
 import random
+from collections.abc import Callable
 from pathlib import Path
 
-from station_controller.campaigns.payloads import ContentSync, PayloadAction
+from station_controller.campaigns.device_events import SqlCampaignEvents
+from station_controller.campaigns.payloads import PayloadAction
 from station_controller.content import service as content
+from station_controller.content.campaign_payload import ContentSync
 from station_controller.content.devices import device_state
 from station_controller.ingest.devices import KnownDevices
-from station_controller.ingest.events import EventRoute, SqlCampaignEvents
 from station_controller.ingest.pipeline import Message, Pipeline
 from station_controller.ingest.presence import PresenceStore
 from station_controller.observability.metrics import IngestStats
@@ -64,8 +66,11 @@ class _Known:
 
 
 class _Points:
-    def submit(self, lines: list[str]) -> None:
-        pass
+    """Stores at once: acknowledges the pipeline's points as they come (``on_done``)."""
+
+    def submit(self, lines: list[str], on_done: Callable[[], None] | None = None) -> None:
+        if on_done is not None:
+            on_done()
 
 
 def pipeline_for(fleet: Fleet, devices: list[str]) -> Pipeline:
@@ -81,7 +86,7 @@ def pipeline_for(fleet: Fleet, devices: list[str]) -> Pipeline:
         results=None,
         stats=stats,
         dedup_window=100,
-        event_routes=[EventRoute(sink.names, sink)],
+        event_handlers=[sink],
     )
 
 

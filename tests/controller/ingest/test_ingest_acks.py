@@ -85,7 +85,7 @@ class Rig:
             results=self.results,
             stats=self.stats,
             dedup_window=100,
-            event_routes=[EventRoute(frozenset({"disk_low"}), self.features)],
+            event_handlers=[EventRoute(frozenset({"disk_low"}), self.features)],
             budgets=limits,
             clear_retained=self.cleared.append,
         )

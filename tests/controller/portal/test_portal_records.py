@@ -10,13 +10,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from station_controller.ingest.devices import KnownDevices
-from station_controller.ingest.events import SqlPortalEvents
+from station_controller.ingest.events import DeviceEvent
 from station_controller.ingest.pipeline import Message, Pipeline
 from station_controller.ingest.presence import PresenceStore
 from station_controller.kernel.clock import utcnow
 from station_controller.observability.metrics import IngestStats
+from station_controller.portal.device_events import SqlPortalEvents, apply_router_events
 from station_controller.portal.models import LoginRecord, PortalSession
-from station_controller.portal.records import RouterEvent, apply_router_events, purge
+from station_controller.portal.records import purge
 from station_protocol import Event, encode, make
 from tests.controller.portal.conftest import MAC, Portal
 
@@ -52,9 +53,9 @@ def test_accounting_and_session_ended_events_update_sessions_and_records(portal:
     spoofed = {"session_id": sid, "reason": "revoked", "bytes_up": 10**9, "bytes_down": 10**9}
     with portal.api.sessions() as session:
         events = [
-            RouterEvent(portal.router, "portal.accounting", accounting),
-            RouterEvent("router-other", "portal.session_ended", spoofed),
-            RouterEvent(portal.router, "portal.session_ended", ended),
+            DeviceEvent(portal.router, "portal.accounting", accounting),
+            DeviceEvent("router-other", "portal.session_ended", spoofed),
+            DeviceEvent(portal.router, "portal.session_ended", ended),
         ]
         assert apply_router_events(session, events) == 1
     with portal.api.sessions() as session:
@@ -103,7 +104,7 @@ def test_the_ingest_pipeline_hands_portal_events_to_the_portal_in_a_batch(portal
         results=None,
         stats=stats,
         dedup_window=100,
-        portal_events=SqlPortalEvents(portal.api.sessions),
+        event_handlers=[SqlPortalEvents(portal.api.sessions)],
     )
     for n in (100, 200):
         detail = {"sessions": [{"session_id": sid, "bytes_up": n, "bytes_down": n * 2}]}
