@@ -99,6 +99,12 @@ class Settings(BaseSettings):
 
     command_timeout_s: float = 30.0
     command_expiry_s: float = 3600.0
+    # A command row committed but still ``queued`` this long after it was created was lost between
+    # commit and publish (crash); the outbox sweep (ingest housekeeping) publishes it again.
+    command_outbox_grace_s: float = Field(default=5.0, gt=0)
+    # Test hook only: "kill" makes the process SIGKILL itself right after a command row is committed
+    # and before it is published (tests/e2e/test_command_outbox.py). Empty in every real deployment.
+    fault_after_command_commit: str = Field(default="", pattern="^(|kill)$")
     enrollment_token_ttl_s: float = 14 * 24 * 3600.0
     staff_session_ttl_s: float = 12 * 3600.0
     # Failed staff logins per (account, source), and failed enrollments per source, before a delay

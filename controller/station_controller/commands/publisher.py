@@ -18,3 +18,7 @@ class CommandPublisher(Protocol):
         Raises an exception (any) when the broker link is down; the caller reports DeviceUnreachable.
         """
         ...
+
+    def ready(self) -> bool:
+        """Connected to the broker now: a publish would be accepted (commands/outbox.py link_ready)."""
+        ...

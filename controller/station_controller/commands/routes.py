@@ -52,7 +52,7 @@ def send_command(
         if wait:
             answered.wait(wait)
     record = service.get_command(session, command_id=command_id)
-    if record.status == "sent":
+    if record.status in service.PENDING:
         response.status_code = status.HTTP_202_ACCEPTED
     return CommandOut.model_validate(record)
 
@@ -61,12 +61,12 @@ def send_command(
 def get_command(
     command_id: str, session: DbSession, waiters: Waiters, _user: Viewer, wait: Wait = 0
 ) -> CommandOut:
-    """One command and its result (``status`` stays ``sent`` until the device answers)."""
+    """One command and its result (``status`` stays ``queued``/``sent`` until the device answers)."""
     record = service.get_command(session, command_id=command_id)
-    if record.status == "sent" and wait:
+    if record.status in service.PENDING and wait:
         with waiters.expect(command_id) as answered:
             record = service.get_command(session, command_id=command_id)
-            if record.status == "sent":
+            if record.status in service.PENDING:
                 answered.wait(wait)
         record = service.get_command(session, command_id=command_id)
     return CommandOut.model_validate(record)

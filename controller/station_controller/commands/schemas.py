@@ -24,7 +24,9 @@ class CommandOut(BaseModel):
     device_id: str
     name: str
     args: dict[str, Any]
-    status: str = Field(description="sent | ok | failed | already_applied | expired | timeout | rejected")
+    status: str = Field(
+        description="queued | sent | ok | failed | already_applied | expired | timeout | rejected"
+    )
     output: dict[str, Any] | None
     error: str | None
     created_by: str | None

@@ -1,4 +1,7 @@
-"""Command services: send a command, record device results, push desired config (each call commits)."""
+"""Command services: queue or send a command, record device results, push desired config.
+
+``queue_command`` adds to the caller's transaction; the others are whole use cases and commit.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from station_protocol import (
     Channel,
-    Command,
     ConfigDesired,
     PayloadTooLarge,
     Result,
@@ -27,24 +29,14 @@ from ..kernel.clock import utcnow
 from ..registry.models import Device
 from ..registry.service import get_device
 from ..settings import Settings
+from . import outbox
 from .models import CommandRecord
 from .publisher import CommandPublisher
 
 log = logging.getLogger(__name__)
 
 MAX_TIMEOUT_S = 600.0
-
-
-def _publish(publisher: CommandPublisher | None, device_id: str, **kwargs: Any) -> None:
-    if publisher is None:
-        raise DeviceUnreachable("this controller process has no MQTT connection; run it with ingest enabled")
-    try:
-        publisher.publish(**kwargs)
-    except Exception as exc:  # any transport failure means "not sent"; the caller records it
-        log.warning("%s publish to %s failed: %s", device_id, kwargs.get("topic"), exc)
-        raise DeviceUnreachable(
-            f"could not publish to {device_id}: {exc}; check the broker and retry"
-        ) from exc
+PENDING = ("queued", "sent")  # no answer yet: committed (not yet published), or published
 
 
 def _enrolled(session: Session, device_id: str) -> Device:
@@ -52,6 +44,45 @@ def _enrolled(session: Session, device_id: str) -> Device:
     if device.status != "enrolled":
         raise Conflict(f"{device_id} is {device.status}, not enrolled; it cannot receive commands")
     return device
+
+
+def queue_command(
+    session: Session,
+    *,
+    settings: Settings,
+    device_id: str,
+    name: str,
+    args: dict[str, Any] | None = None,
+    timeout_s: float | None = None,
+    created_by: str | None = None,
+    command_id: str | None = None,
+) -> outbox.QueuedCommand:
+    """Add a command row (status ``queued``) to the caller's transaction; no commit, nothing published.
+
+    After committing, the caller hands the result to ``outbox.publish_committed``.
+
+    Raises:
+        NotFound / Conflict: unknown or not-enrolled device. InvalidInput: bad timeout or too large.
+    """
+    _enrolled(session, device_id)
+    timeout = settings.command_timeout_s if timeout_s is None else timeout_s
+    if not 0 < timeout <= MAX_TIMEOUT_S:
+        raise InvalidInput(f"timeout_s must be in (0, {MAX_TIMEOUT_S:.0f}]")
+    now = utcnow()
+    record = CommandRecord(
+        id=command_id or new_id(),
+        device_id=device_id,
+        name=name,
+        args=args or {},
+        status="queued",
+        created_by=created_by,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.command_expiry_s),
+        timeout_s=timeout,
+    )
+    payload = outbox.command_payload(record)  # before the row joins the session: too large adds nothing
+    session.add(record)
+    return outbox.QueuedCommand(record, payload)
 
 
 def send_command(
@@ -66,55 +97,32 @@ def send_command(
     created_by: str | None = None,
     command_id: str | None = None,
 ) -> CommandRecord:
-    """Store a command (status ``sent``) and publish it QoS 1 on ``st/v1/{id}/cmd`` with message expiry.
+    """A use case that is just this command (API, console, campaign sender): queue, commit, publish.
+
+    Callers with more to write in the same use case call ``queue_command`` and commit themselves.
 
     Raises:
         NotFound / Conflict: unknown or not-enrolled device. InvalidInput: bad timeout or too large.
         DeviceUnreachable: not published (the record is kept with status ``failed``).
     """
-    _enrolled(session, device_id)
-    timeout = settings.command_timeout_s if timeout_s is None else timeout_s
-    if not 0 < timeout <= MAX_TIMEOUT_S:
-        raise InvalidInput(f"timeout_s must be in (0, {MAX_TIMEOUT_S:.0f}]")
-    now = utcnow()
-    expires_at = now + timedelta(seconds=settings.command_expiry_s)
-    body = Command(
-        name=name, expires_at=int(expires_at.timestamp() * 1000), timeout_s=timeout, args=args or {}
-    )
-    envelope = make(device_id, body, msg_id=command_id or new_id())
-    try:
-        payload = encode(envelope)
-    except PayloadTooLarge as exc:
-        raise InvalidInput(f"command too large: {exc}; send smaller args") from None
-    record = CommandRecord(
-        id=envelope.id,
+    queued = queue_command(
+        session,
+        settings=settings,
         device_id=device_id,
         name=name,
-        args=body.args,
-        status="sent",
+        args=args,
+        timeout_s=timeout_s,
         created_by=created_by,
-        created_at=now,
-        expires_at=expires_at,
-        timeout_s=timeout,
+        command_id=command_id,
     )
-    session.add(record)
-    session.commit()  # before publishing, so a fast result finds its row
+    session.commit()  # the use case's one commit; the device's answer then always finds its row
     try:
-        _publish(
-            publisher,
-            device_id,
-            topic=topic(device_id, Channel.CMD),
-            payload=payload,
-            qos=1,
-            retain=False,
-            expiry_s=settings.command_expiry_s,
-        )
+        outbox.publish_committed(session, publisher, settings, queued)
     except DeviceUnreachable as exc:
-        record.status, record.error, record.finished_at = "failed", exc.detail, utcnow()
-        session.commit()
+        outbox.mark_failed(session, queued, exc.detail)
+        session.commit()  # follow-up: the answer to this request is "not sent", so the row says so
         raise
-    log.info("%s command %s %s sent", device_id, record.id, name)
-    return record
+    return queued.record
 
 
 def record_results(session: Session, results: Sequence[tuple[str, Result]]) -> list[str]:
@@ -137,7 +145,7 @@ def record_results(session: Session, results: Sequence[tuple[str, Result]]) -> l
             log.warning(
                 "%s sent a result for %s's command %s; ignored", device_id, record.device_id, record.id
             )
-        elif record.status == "sent":
+        elif record.status in PENDING:  # queued too: the answer can beat the mark "sent"
             record.status, record.output, record.error = result.status, result.output, result.error
             record.finished_at = now
             updated.append(record.id)
@@ -146,7 +154,7 @@ def record_results(session: Session, results: Sequence[tuple[str, Result]]) -> l
 
 
 def expire_overdue(session: Session, *, now: datetime | None = None) -> int:
-    """Mark commands still ``sent`` after their expiry as ``expired``; returns how many.
+    """Mark commands still ``queued`` or ``sent`` after their expiry as ``expired``; returns how many.
 
     Past ``expires_at`` the broker has discarded an undelivered command and an agent refuses a late
     one, so no answer can come; without this sweep such commands would stay "sent" forever.
@@ -154,7 +162,7 @@ def expire_overdue(session: Session, *, now: datetime | None = None) -> int:
     moment = now or utcnow()
     result = session.execute(
         update(CommandRecord)
-        .where(CommandRecord.status == "sent", CommandRecord.expires_at < moment)
+        .where(CommandRecord.status.in_(PENDING), CommandRecord.expires_at < moment)
         .values(status="expired", finished_at=moment, error="no answer before the command expired")
     )
     session.commit()
@@ -195,7 +203,7 @@ def set_desired_config(
         raise InvalidInput(f"config too large: {exc}") from None
     device.desired_config_version, device.desired_config = body.version, config
     session.commit()
-    _publish(
+    outbox.publish_message(
         publisher,
         device_id,
         topic=topic(device_id, Channel.CONFIG_DESIRED),

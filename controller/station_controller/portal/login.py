@@ -168,7 +168,9 @@ def send_code(
             attempts=0,
         )
     )
-    session.commit()  # counted against the limits even if delivery fails (SMS pumping)
+    # Its own transaction, committed before delivery: a code counts against the limits even when the
+    # SMS gateway fails or is slow, else a failing gateway would let anyone pump unlimited sends.
+    session.commit()
     sender.send(phone=phone, code=code)
     return phone
 
@@ -187,7 +189,7 @@ def _check_code(
     expected = sms_code_hash(settings.secret_key.get_secret_value(), phone, code.strip())
     if not _same(expected, record.code_hash):
         record.attempts += 1
-        session.commit()
+        session.commit()  # its own transaction: a wrong guess counts although the login fails
         left = settings.portal_sms_max_attempts - record.attempts
         log.info("%s wrong sms code for %s (%d left)", pending.gateway, mask(phone), left)
         raise CodeRejected(f"wrong code; {left} attempt(s) left", extra={"attempts_left": left})
@@ -221,26 +223,13 @@ def verify_code(
     site = service.site_for(session, kind=pending.kind, gateway=pending.gateway)
     policy = service.policy_for(session, settings=settings, site=site)
     left = service.admit_phone(session, policy=policy, phone=phone, mac=pending.mac, now=utcnow())
-    record.used_at = utcnow()
+    record.used_at = utcnow()  # committed with the grant, or discarded with it if the grant fails
     grant = service.Grant(
         method="sms", phone=phone, quota_bytes=left or None, terms_version=policy.terms_version
     )
-    try:
-        return service.grant(
-            session, settings=settings, publisher=publisher, pending=pending, token=token, grant=grant
-        )
-    except Exception:
-        _release_code(session, record)
-        raise
-
-
-def _release_code(session: Session, record: SmsCode) -> None:
-    """The login failed after the code was accepted: let the phone use the same code again."""
-    session.rollback()
-    fresh = session.get(SmsCode, record.id)
-    if fresh is not None and fresh.used_at is not None:
-        fresh.used_at = None
-        session.commit()
+    return service.grant(
+        session, settings=settings, publisher=publisher, pending=pending, token=token, grant=grant
+    )
 
 
 def voucher_login(

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ..commands import outbox
+from ..commands.outbox import QueuedCommand
 from ..commands.publisher import CommandPublisher
-from ..commands.service import send_command
+from ..commands.service import queue_command
 from ..errors import DeviceUnreachable, NotFound
 from ..kernel.clock import as_utc, utcnow
 from ..registry.models import Device, Station
@@ -216,8 +218,10 @@ def grant(
 ) -> Granted:
     """Create the session for a verified login and let the phone out (the caller checked admission).
 
-    The pending login is claimed first (single use). Native: ``portal.allow`` is sent; if it cannot be
-    published the session is marked failed, the pending login released and RouterUnreachable raised.
+    One transaction: the pending login is claimed (single use), the session, its records and (native)
+    the queued ``portal.allow`` are written, and the commit is the last step. Native: a router the
+    controller cannot publish to is refused before anything is written (RouterUnreachable; the login
+    page and its code stay usable), and ``portal.allow`` is published after the commit.
     Wifidog: a fresh token is stored hashed on the session and returned for the gateway redirect.
     """
     now = utcnow()
@@ -234,23 +238,40 @@ def grant(
         session.commit()
         log.info("%s portal session %s granted (%s, wifidog)", site.gateway, new.id, grant.method)
         return Granted(new, wifidog_token)
+    queued = queue_command(
+        session,
+        settings=settings,
+        device_id=site.gateway,
+        name="portal.allow",
+        args=allow_args(new),
+        created_by="portal",
+    )
+    if not outbox.link_ready(publisher):  # the synchronous "router unreachable" answer, before commit
+        session.rollback()  # nothing of this login is kept: the page and its code stay usable
+        raise _unreachable(None)
+    session.commit()
     try:
-        send_command(
-            session,
-            settings=settings,
-            publisher=publisher,
-            device_id=site.gateway,
-            name="portal.allow",
-            args=allow_args(new),
-            created_by="portal",
-        )
+        outbox.publish_committed(session, publisher, settings, queued)
     except DeviceUnreachable as exc:
-        _undo(session, new=new, pending=pending, now=now)
-        raise RouterUnreachable(
-            "the router could not be reached to let you online; wait a minute and try again"
-        ) from exc
+        _grant_failed(session, new=new, queued=queued, error=exc.detail)
+        raise _unreachable(exc) from exc
     log.info("%s portal session %s granted (%s)", site.gateway, new.id, grant.method)
     return Granted(new, None)
+
+
+def _unreachable(cause: DeviceUnreachable | None) -> RouterUnreachable:
+    if cause is not None:
+        log.warning("portal.allow not published after commit: %s", cause.detail)
+    return RouterUnreachable("the router could not be reached to let you online; wait a minute and try again")
+
+
+def _grant_failed(session: Session, *, new: PortalSession, queued: QueuedCommand, error: str) -> None:
+    """The broker went away between the readiness check and the publish (after the commit): record the
+    grant and its command failed in one follow-up transaction. The login page is spent; the phone
+    opens any web page for a new one (rare: the common broker-down case is refused before commit)."""
+    outbox.mark_failed(session, queued, error)
+    new.status, new.ended_at, new.end_reason = "failed", utcnow(), "router_unreachable"
+    session.commit()
 
 
 def _replace_previous(
@@ -265,18 +286,6 @@ def _replace_previous(
             end_session(session, record=previous, reason="replaced", ended_at=now)
     if old is not None and old.status == "active":
         end_session(session, record=old, reason="roamed", ended_at=now)
-
-
-def _undo(session: Session, *, new: PortalSession, pending: PendingLogin, now: datetime) -> None:
-    new.status, new.ended_at, new.end_reason = "failed", now, "router_unreachable"
-    session.execute(
-        update(PendingLogin)
-        .where(PendingLogin.token_hash == pending.token_hash)
-        .values(used_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(delete(LoginRecord).where(LoginRecord.session_id == new.id))
-    session.commit()
 
 
 def find_roaming(session: Session, *, settings: Settings, mac: str, site: Site) -> PortalSession | None:
@@ -343,23 +352,23 @@ def list_sessions(
 def kick(
     session: Session, *, settings: Settings, publisher: CommandPublisher | None, session_id: str, by: str
 ) -> PortalSession:
-    """End a live session now; native routers get ``portal.revoke``, wifidog gets Auth: 0 next check."""
+    """End a live session now; native routers get ``portal.revoke``, wifidog gets Auth: 0 next check.
+
+    One transaction (session ended + revoke queued), then the publish. A native router the controller
+    cannot publish to is refused before the commit (DeviceUnreachable, the session stays live).
+    """
     record = get_session(session, session_id=session_id)
-    if record.status == "active" and record.kind == "native":
+    if record.status != "active":
+        return record
+    queued = None
+    if record.kind == "native":
         args = {"session_id": record.id, "mac": record.mac, "reason": "revoked"}
-        send_command(
-            session,
-            settings=settings,
-            publisher=publisher,
-            device_id=record.gateway,
-            name="portal.revoke",
-            args=args,
-            created_by=by,
-        )
-    if record.status == "active":
-        end_session(session, record=record, reason="revoked", ended_at=utcnow())
-        session.commit()
-        log.info("%s portal session %s kicked by %s", record.gateway, record.id, by)
+        queued = _queue_for_router(session, settings, publisher, record, "portal.revoke", args, by)
+    end_session(session, record=record, reason="revoked", ended_at=utcnow())
+    session.commit()
+    if queued is not None:
+        _publish_or_leave_queued(session, publisher, settings, queued)
+    log.info("%s portal session %s kicked by %s", record.gateway, record.id, by)
     return record
 
 
@@ -373,7 +382,11 @@ def extend(
     quota_bytes: int | None,
     by: str,
 ) -> PortalSession:
-    """Push a live session's end ``add_s`` further (from now if already past) and optionally its quota."""
+    """Push a live session's end ``add_s`` further (from now if already past) and optionally its quota.
+
+    One transaction (new end + ``portal.extend`` queued), then the publish; a native router the
+    controller cannot publish to is refused before the commit (DeviceUnreachable, nothing changed).
+    """
     record = get_session(session, session_id=session_id)
     if record.status != "active":
         raise AccessDenied(
@@ -382,21 +395,56 @@ def extend(
     record.expires_at = max(as_utc(record.expires_at), utcnow()) + timedelta(seconds=add_s)
     if quota_bytes is not None:
         record.quota_bytes = quota_bytes
+    queued = None
     if record.kind == "native":
         args = {
             "session_id": record.id,
             "expires_at": int(as_utc(record.expires_at).timestamp() * 1000),
             "quota_bytes": record.quota_bytes,
         }
-        send_command(
-            session,
-            settings=settings,
-            publisher=publisher,
-            device_id=record.gateway,
-            name="portal.extend",
-            args=args,
-            created_by=by,
-        )
+        queued = _queue_for_router(session, settings, publisher, record, "portal.extend", args, by)
     session.commit()
+    if queued is not None:
+        _publish_or_leave_queued(session, publisher, settings, queued)
     log.info("%s portal session %s extended by %d s by %s", record.gateway, record.id, add_s, by)
     return record
+
+
+def _queue_for_router(
+    session: Session,
+    settings: Settings,
+    publisher: CommandPublisher | None,
+    record: PortalSession,
+    name: str,
+    args: dict[str, Any],
+    by: str,
+) -> QueuedCommand:
+    """Queue ``name`` for the session's router; DeviceUnreachable (before any commit) if the broker
+    link is down, as staff expect the router to hear of the change now."""
+    queued = queue_command(
+        session, settings=settings, device_id=record.gateway, name=name, args=args, created_by=by
+    )
+    if not outbox.link_ready(publisher):
+        session.rollback()  # the change is not made
+        raise DeviceUnreachable(
+            f"could not publish to {record.gateway}: not connected to the MQTT broker; retry later"
+        )
+    return queued
+
+
+def _publish_or_leave_queued(
+    session: Session, publisher: CommandPublisher | None, settings: Settings, queued: QueuedCommand
+) -> None:
+    """Publish after the commit; if the link dropped since the check, the row stays ``queued`` and
+    the outbox sweep sends it when the broker is back (the change is committed, so it must reach the
+    router rather than be reported as not done)."""
+    try:
+        outbox.publish_committed(session, publisher, settings, queued)
+    except DeviceUnreachable as exc:
+        log.warning(
+            "%s %s %s left to the outbox sweep: %s",
+            queued.record.device_id,
+            queued.record.name,
+            queued.id,
+            exc.detail,
+        )

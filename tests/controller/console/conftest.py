@@ -36,6 +36,9 @@ class FakePublisher:
     def publish(self, topic: str, payload: bytes, *, qos: int, retain: bool, expiry_s: float | None) -> None:
         self.sent.append({"topic": topic, "payload": payload, "qos": qos, "retain": retain})
 
+    def ready(self) -> bool:
+        return True
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
