@@ -1,25 +1,21 @@
-"""Fixtures shared by the controller core tests: settings on a temp DB, migrated schemas, an app client."""
+"""Helpers for the controller tests: settings on a temp DB, the ``Api`` client wrapper, the staff password.
+
+The fixtures built on them (``sqlite_url``, ``any_db_url``, ``db``, ``db_settings``, ``api``) are in
+tests/controller/conftest.py."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from station_controller.auth.service import create_user
-from station_controller.commands.waiters import ResultWaiters
-from station_controller.db import make_engine, make_session_factory
-from station_controller.main import create_app
-from station_controller.migrations import upgrade_head
 from station_controller.settings import Settings
+from tests.fakes.ingest import FakeIngest
 
 PASSWORD = "correct horse battery staple"
 
@@ -43,90 +39,6 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
     return settings
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'registry.db'}"
-
-
-def _fresh_postgres_database(server_url: str) -> tuple[str, str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop_postgres_database(server_url: str, name: str) -> None:
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
-def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database: a SQLite file, and a fresh database in the private PostgreSQL cluster."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'registry.db'}"
-        return
-    server_url: str = request.getfixturevalue("postgres_url")
-    url, name = _fresh_postgres_database(server_url)
-    try:
-        yield url
-    finally:
-        _drop_postgres_database(server_url, name)
-
-
-@pytest.fixture
-def db(any_db_url: str) -> Iterator[sessionmaker[Session]]:
-    """Session factory on a migrated database (SQLite and PostgreSQL)."""
-    upgrade_head(any_db_url)
-    engine = make_engine(any_db_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def db_settings(tmp_path: Path, any_db_url: str, db: sessionmaker[Session]) -> Settings:
-    return make_settings(tmp_path, any_db_url)
-
-
-@dataclass
-class FakePublisher:
-    """CommandPublisher that records what would go to the broker (or fails when told to)."""
-
-    sent: list[dict[str, object]] = field(default_factory=list)
-    fail: bool = False
-
-    def publish(self, topic: str, payload: bytes, *, qos: int, retain: bool, expiry_s: float | None) -> None:
-        if self.fail:
-            raise ConnectionError("not connected")
-        self.sent.append(
-            {"topic": topic, "payload": payload, "qos": qos, "retain": retain, "expiry_s": expiry_s}
-        )
-
-
-@dataclass
-class FakeIngest:
-    publisher: FakePublisher = field(default_factory=FakePublisher)
-    waiters: ResultWaiters = field(default_factory=ResultWaiters)
-    started: int = 0
-    stopped: int = 0
-    is_ready: bool = True
-
-    def start(self) -> None:
-        self.started += 1
-
-    def stop(self) -> None:
-        self.stopped += 1
-
-    def ready(self) -> bool:
-        return self.is_ready
-
-
 @dataclass
 class Api:
     """A running app on a migrated SQLite registry, with helpers to log staff in."""
@@ -145,13 +57,3 @@ class Api:
         assert reply.status_code == 200, reply.text
         self.client.cookies.clear()  # tests choose explicitly between bearer and cookie
         return {"authorization": f"Bearer {reply.json()['token']}"}
-
-
-@pytest.fixture
-def api(tmp_path: Path, sqlite_url: str) -> Iterator[Api]:
-    upgrade_head(sqlite_url)
-    settings = make_settings(tmp_path, sqlite_url)
-    ingest = FakeIngest()
-    app = create_app(settings, ingest=ingest)
-    with TestClient(app) as client:
-        yield Api(client=client, settings=settings, sessions=app.state.session_factory, ingest=ingest)

@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 
 from station_controller.main import create_app
 from station_controller.migrations import upgrade_head
-from tests.controller.api.core_fixtures import Api, FakeIngest, make_settings
+from tests.controller.api.core_fixtures import Api, make_settings
+from tests.fakes.ingest import FakeIngest
 
 
 def test_healthz_and_readyz(api: Api) -> None:

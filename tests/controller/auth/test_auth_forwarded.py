@@ -17,7 +17,8 @@ from station_controller.devstack.ports import free_port
 from station_controller.main import create_app
 from station_controller.migrations import upgrade_head
 from station_controller.settings import Settings
-from tests.controller.api.core_fixtures import PASSWORD, FakeIngest, make_settings
+from tests.controller.api.core_fixtures import PASSWORD, make_settings
+from tests.fakes.ingest import FakeIngest
 from tests.support import wait_until
 
 LOGIN = "/api/v1/auth/login"

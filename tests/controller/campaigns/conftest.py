@@ -27,9 +27,8 @@ from station_controller.migrations import upgrade_head
 from station_controller.registry.models import Device, Region
 from station_controller.registry.service import create_station
 from station_controller.settings import Settings
-from tests.controller.api.core_fixtures import FakePublisher, any_db_url, make_settings
-
-__all__ = ["any_db_url"]  # SQLite, and PostgreSQL (integration)
+from tests.controller.api.core_fixtures import make_settings
+from tests.fakes.commands import FakePublisher
 
 REGION = "河南省/南阳市/唐河县"
 # 2026-06-01 01:00 Beijing time: inside the default 00:30-05:30 window.

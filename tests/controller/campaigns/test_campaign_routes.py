@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from station_controller.main import create_app
-from tests.controller.api.core_fixtures import Api, FakeIngest
+from tests.controller.api.core_fixtures import Api
 from tests.controller.campaigns.conftest import REGION, Fleet
+from tests.fakes.ingest import FakeIngest
 
 
 @pytest.fixture

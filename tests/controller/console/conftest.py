@@ -22,22 +22,10 @@ from station_controller.kernel.clock import utcnow
 from station_controller.main import create_app
 from station_controller.registry import service as registry
 from station_controller.settings import Settings
+from tests.fakes.commands import FakePublisher
 
 PASSWORD = "correct-horse-battery"  # noqa: S105  (test account)
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-@dataclass
-class FakePublisher:
-    """Stands in for the MQTT client behind the CommandPublisher protocol; records what was sent."""
-
-    sent: list[dict[str, Any]] = field(default_factory=list)
-
-    def publish(self, topic: str, payload: bytes, *, qos: int, retain: bool, expiry_s: float | None) -> None:
-        self.sent.append({"topic": topic, "payload": payload, "qos": qos, "retain": retain})
-
-    def ready(self) -> bool:
-        return True
 
 
 @pytest.fixture

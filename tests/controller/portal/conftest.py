@@ -19,7 +19,8 @@ from station_controller.main import create_app
 from station_controller.migrations import upgrade_head
 from station_controller.portal.tokens import sign_splash
 from station_protocol import Command, decode
-from tests.controller.api.core_fixtures import Api, FakeIngest, make_settings
+from tests.controller.api.core_fixtures import Api, make_settings
+from tests.fakes.ingest import FakeIngest
 
 REGION = "河南省/南阳市/唐河县/城郊乡/王庄村"
 MAC = "aa:bb:cc:00:00:01"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from station_controller.provisioning.jobs.runner import JobRunner
-from tests.controller.api.core_fixtures import Api, api, sqlite_url  # noqa: F401 - fixtures
+from tests.controller.api.core_fixtures import Api
 from tests.controller.provisioning.fakes import FleetAction, poll, register_devices
 
 PASSWORD = "Ruijie#village-77"
