@@ -90,7 +90,9 @@ class EventDispatcher:
                 handler.record(batch)
             except Exception:
                 log.exception(
-                    "recording %d events (%s) failed; will retry", len(batch), ",".join(sorted(self._wanted[index]))
+                    "recording %d events (%s) failed; will retry",
+                    len(batch),
+                    ",".join(sorted(self._wanted[index])),
                 )
                 self._pending[index] = batch + self._pending[index]
                 continue
