@@ -6,18 +6,11 @@ import pytest
 
 from station_controller.api.ratelimit import FailureLimiter
 from station_controller.errors import RateLimited
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.clock import SecondsClock
 
 
 def test_blocks_after_limit_failures_until_the_window_passes() -> None:
-    clock = Clock()
+    clock = SecondsClock()
     limiter = FailureLimiter(limit=3, window_s=60, clock=clock)
     for _ in range(3):
         limiter.check("ip:1")
@@ -31,7 +24,7 @@ def test_blocks_after_limit_failures_until_the_window_passes() -> None:
 
 
 def test_reset_forgets_a_key_and_key_count_stays_bounded() -> None:
-    clock = Clock()
+    clock = SecondsClock()
     limiter = FailureLimiter(limit=1, window_s=60, max_keys=10, clock=clock)
     limiter.failed("user:a")
     limiter.reset("user:a")

@@ -11,6 +11,7 @@ from station_controller.api.ratelimit import BackoffLimiter
 from station_controller.auth.limits import LoginThrottle
 from station_controller.errors import RateLimited
 from tests.controller.api.core_fixtures import PASSWORD, Api, make_settings
+from tests.fakes.clock import SecondsClock
 
 LOGIN = "/api/v1/auth/login"
 WRONG = "not the password at all"
@@ -55,15 +56,7 @@ def test_failures_from_one_source_get_a_retry_after_not_extended_by_unheard_atte
     assert source.post(LOGIN, json={"username": "zhao", "password": PASSWORD}).status_code == 200
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _throttle(clock: Clock, *, per_pair: int = 3, per_source: int = 10) -> LoginThrottle:
+def _throttle(clock: SecondsClock, *, per_pair: int = 3, per_source: int = 10) -> LoginThrottle:
     def limiter(free: int) -> BackoffLimiter:
         return BackoffLimiter(free=free, base_s=5, max_s=60, memory_s=600, clock=clock)
 
@@ -71,7 +64,7 @@ def _throttle(clock: Clock, *, per_pair: int = 3, per_source: int = 10) -> Login
 
 
 def test_delay_doubles_up_to_the_cap_then_expires() -> None:
-    clock = Clock()
+    clock = SecondsClock()
     throttle = _throttle(clock)
     for _ in range(3):
         throttle.check("wang", "10.0.0.1")
@@ -89,7 +82,7 @@ def test_delay_doubles_up_to_the_cap_then_expires() -> None:
 
 
 def test_success_resets_the_pair_and_failures_are_forgotten() -> None:
-    clock = Clock()
+    clock = SecondsClock()
     throttle = _throttle(clock)
     for _ in range(2):
         throttle.failed("wang", "10.0.0.1")
@@ -107,7 +100,7 @@ def test_success_resets_the_pair_and_failures_are_forgotten() -> None:
 
 
 def test_one_source_spraying_many_accounts_is_delayed_as_a_whole() -> None:
-    clock = Clock()
+    clock = SecondsClock()
     throttle = _throttle(clock, per_pair=3, per_source=10)
     for n in range(10):
         throttle.failed(f"user-{n}", "10.0.0.9")
@@ -117,7 +110,7 @@ def test_one_source_spraying_many_accounts_is_delayed_as_a_whole() -> None:
 
 
 def test_backoff_limiter_stays_bounded_in_keys() -> None:
-    clock = Clock()
+    clock = SecondsClock()
     limiter = BackoffLimiter(free=1, base_s=5, max_s=60, memory_s=600, max_keys=10, clock=clock)
     for n in range(100):
         limiter.failed(f"ip:{n}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import queue
 import random
-from collections.abc import Callable
 from pathlib import Path
 
 from station_controller.campaigns.device_events import SqlCampaignEvents
@@ -20,6 +19,7 @@ from station_controller.observability.metrics import IngestStats
 from station_protocol import Command, Event, decode, encode, make
 from stationctl.chunker import DEFAULT_CHUNKING, Chunk, chunk_tree
 from tests.controller.campaigns.conftest import Fleet
+from tests.fakes.ingest import FakeDirectory, FakePoints
 
 
 def publish(fleet: Fleet, src: Path, version: str) -> None:
@@ -54,27 +54,8 @@ def sent(fleet: Fleet, name: str) -> list[tuple[str, Command]]:
     return found
 
 
-class _Known:
-    def __init__(self, devices: list[str]) -> None:
-        self.devices = devices
-
-    def enrolled_roles(self) -> dict[str, str]:
-        return dict.fromkeys(self.devices, "stb")
-
-    def role_of(self, device_id: str) -> str | None:
-        return "stb" if device_id in self.devices else None
-
-
-class _Points:
-    """Stores at once: acknowledges the pipeline's points as they come (``on_done``)."""
-
-    def submit(self, lines: list[str], on_done: Callable[[], None] | None = None) -> None:
-        if on_done is not None:
-            on_done()
-
-
 def pipeline_for(fleet: Fleet, devices: list[str]) -> Pipeline:
-    known = KnownDevices(_Known(devices))
+    known = KnownDevices(FakeDirectory(dict.fromkeys(devices, "stb")))
     known.refresh()
     stats = IngestStats()
     sink = SqlCampaignEvents(fleet.sessions, fleet.payloads)
@@ -82,7 +63,7 @@ def pipeline_for(fleet: Fleet, devices: list[str]) -> Pipeline:
         inbox=queue.Queue[Message](),
         known=known,
         presence=PresenceStore(stats=stats, offline_after_s=60),
-        points=_Points(),
+        points=FakePoints(),
         results=None,
         stats=stats,
         dedup_window=100,

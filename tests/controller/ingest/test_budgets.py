@@ -7,22 +7,15 @@ from station_agent.config import OutboxSettings
 from station_controller.ingest.budgets import BudgetLimits, DeviceBudgets, Quarantine
 from station_controller.ingest.runtime import budget_limits
 from station_controller.settings import Settings
+from tests.fakes.clock import SecondsClock
 
 LIMITS = BudgetLimits(
     messages_per_s=2.0, message_burst=5, bytes_per_s=100.0, byte_burst=1000, quarantine_s=60.0
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _budgets() -> tuple[DeviceBudgets, Clock, list[Quarantine]]:
-    clock = Clock()
+def _budgets() -> tuple[DeviceBudgets, SecondsClock, list[Quarantine]]:
+    clock = SecondsClock(100.0)
     events: list[Quarantine] = []
     return DeviceBudgets(LIMITS, on_quarantine=events.append, clock=clock), clock, events
 

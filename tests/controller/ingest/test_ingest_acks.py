@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import queue
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
 from station_controller.ingest.budgets import BudgetLimits
 from station_controller.ingest.devices import KnownDevices
@@ -14,19 +13,12 @@ from station_controller.ingest.events import DeviceEvent, EventRoute
 from station_controller.ingest.pipeline import QUARANTINE_EVENT, Message, Pipeline, RecentIds, Seen
 from station_controller.ingest.presence import PresenceStore
 from station_controller.observability.metrics import IngestStats
+from tests.fakes.ingest import FakeDirectory, FakeResults
 from tests.fixtures.golden import Golden, valid_messages
 
 DEVICE = "stb-a1b2c3d4"
 OTHER = "stb-honest01"
 RECEIVED_AT = 1_795_700_060.0  # near the golden messages' ts, inside decode's receive window
-
-
-class Directory:
-    def enrolled_roles(self) -> dict[str, str]:
-        return {DEVICE: "stb", OTHER: "stb"}
-
-    def role_of(self, device_id: str) -> str | None:
-        return self.enrolled_roles().get(device_id)
 
 
 class HeldPoints:
@@ -47,18 +39,6 @@ class HeldPoints:
             done()
 
 
-class Sink:
-    def __init__(self, failures: int = 0) -> None:
-        self.failures = failures
-        self.batches: list[list[Any]] = []
-
-    def record(self, items: Sequence[Any]) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise RuntimeError("database is locked")
-        self.batches.append(list(items))
-
-
 class Acks:
     def __init__(self) -> None:
         self.sent: list[str] = []
@@ -69,12 +49,12 @@ class Acks:
 
 class Rig:
     def __init__(self, limits: BudgetLimits | None = None) -> None:
-        self.known = KnownDevices(Directory())
+        self.known = KnownDevices(FakeDirectory({DEVICE: "stb", OTHER: "stb"}))
         self.known.refresh()
         self.stats = IngestStats()
         self.points = HeldPoints()
-        self.results = Sink()
-        self.features = Sink()
+        self.results = FakeResults()
+        self.features = FakeResults()
         self.cleared: list[str] = []
         self.acks = Acks()
         self.pipeline = Pipeline(

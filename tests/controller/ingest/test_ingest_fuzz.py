@@ -11,7 +11,6 @@ import json
 import math
 import queue
 import re
-from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +21,8 @@ import station_protocol as sp
 from station_controller.ingest.devices import KnownDevices
 from station_controller.ingest.pipeline import Pipeline
 from station_controller.ingest.presence import PresenceStore
-from station_controller.ingest.results import DeviceResult
 from station_controller.observability.metrics import REJECT_REASONS, IngestStats
+from tests.fakes.ingest import FakeDirectory, FakePoints, FakeResults
 from tests.protocol import strategies as s
 
 ROLES = {"stb-a1b2c3d4": "stb", "rtr-00ff0001": "router"}
@@ -32,45 +31,19 @@ RECEIVED_AT = s.NOW_MS / 1000
 INT32_MAX = 2**31 - 1
 
 
-class Directory:
-    def enrolled_roles(self) -> dict[str, str]:
-        return dict(ROLES)
-
-    def role_of(self, device_id: str) -> str | None:
-        return ROLES.get(device_id)
-
-
-class Points:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def submit(self, lines: list[str], on_done: Callable[[], None] | None = None) -> None:
-        self.lines.extend(lines)
-        if on_done is not None:
-            on_done()
-
-
-class Results:
-    def __init__(self) -> None:
-        self.recorded: list[DeviceResult] = []
-
-    def record(self, results: Sequence[DeviceResult]) -> None:
-        self.recorded.extend(results)
-
-
 class Rig:
     def __init__(self) -> None:
-        self.known = KnownDevices(Directory())
+        self.known = KnownDevices(FakeDirectory(dict(ROLES)))
         self.known.refresh()
         self.stats = IngestStats()
         self.presence = PresenceStore(stats=self.stats, offline_after_s=60)
-        self.points = Points()
+        self.points = FakePoints()
         self.pipeline = Pipeline(
             inbox=queue.Queue(),
             known=self.known,
             presence=self.presence,
             points=self.points,
-            results=Results(),
+            results=FakeResults(),
             stats=self.stats,
             dedup_window=1000,
         )

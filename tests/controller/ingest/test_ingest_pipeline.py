@@ -4,56 +4,20 @@ from __future__ import annotations
 
 import json
 import queue
-from collections.abc import Callable, Sequence
 
 import pytest
 
 from station_controller.ingest.devices import KnownDevices
 from station_controller.ingest.pipeline import Message, Pipeline, RecentIds
 from station_controller.ingest.presence import PresenceStore
-from station_controller.ingest.results import DeviceResult
 from station_controller.observability.metrics import IngestStats
 from station_protocol import MAX_PAYLOAD_BYTES, Event, Result, encode, make
+from tests.fakes.ingest import FakeDirectory, FakePoints, FakeResults
 from tests.fixtures.golden import Golden, invalid_messages, valid_messages
 
 DEVICE = "stb-a1b2c3d4"
 # Receive time near the golden messages' ts: inside the window decode_from checks ts against.
 RECEIVED_AT = 1_795_700_060.0
-
-
-class FakeDirectory:
-    def __init__(self, roles: dict[str, str]) -> None:
-        self.roles = roles
-        self.lookups: list[str] = []
-
-    def enrolled_roles(self) -> dict[str, str]:
-        return dict(self.roles)
-
-    def role_of(self, device_id: str) -> str | None:
-        self.lookups.append(device_id)
-        return self.roles.get(device_id)
-
-
-class FakePoints:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def submit(self, lines: list[str], on_done: Callable[[], None] | None = None) -> None:
-        self.lines.extend(lines)
-        if on_done is not None:
-            on_done()  # stored at once
-
-
-class FakeResults:
-    def __init__(self, failures: int = 0) -> None:
-        self.failures = failures
-        self.batches: list[list[DeviceResult]] = []
-
-    def record(self, results: Sequence[DeviceResult]) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise RuntimeError("database is locked")
-        self.batches.append(list(results))
 
 
 class Rig:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import queue
-from collections.abc import Callable
 from datetime import timedelta
 
 from station_controller.ingest.devices import KnownDevices
@@ -20,6 +19,7 @@ from station_controller.portal.models import LoginRecord, PortalSession
 from station_controller.portal.records import purge
 from station_protocol import Event, encode, make
 from tests.controller.portal.conftest import MAC, Portal
+from tests.fakes.ingest import FakeDirectory, FakePoints
 
 
 def _session_id(portal: Portal) -> str:
@@ -72,35 +72,16 @@ def test_accounting_and_session_ended_events_update_sessions_and_records(portal:
         assert login.ended_at is not None
 
 
-class _Known:
-    def __init__(self, router: str) -> None:
-        self.router = router
-
-    def enrolled_roles(self) -> dict[str, str]:
-        return {self.router: "router"}
-
-    def role_of(self, device_id: str) -> str | None:
-        return "router" if device_id == self.router else None
-
-
-class _Points:
-    """Line-protocol sink that stores at once (the pipeline acknowledges an uplink after ``on_done``)."""
-
-    def submit(self, lines: list[str], on_done: Callable[[], None] | None = None) -> None:
-        if on_done is not None:
-            on_done()
-
-
 def test_the_ingest_pipeline_hands_portal_events_to_the_portal_in_a_batch(portal: Portal) -> None:
     sid = _session_id(portal)
-    known = KnownDevices(_Known(portal.router))
+    known = KnownDevices(FakeDirectory({portal.router: "router"}))
     known.refresh()
     stats = IngestStats()
     pipeline = Pipeline(
         inbox=queue.Queue[Message](),
         known=known,
         presence=PresenceStore(stats=stats, offline_after_s=60),
-        points=_Points(),
+        points=FakePoints(),
         results=None,
         stats=stats,
         dedup_window=100,

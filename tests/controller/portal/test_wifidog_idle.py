@@ -11,24 +11,15 @@ from fastapi.testclient import TestClient
 
 from tests.controller.portal.conftest import Portal, PortalFactory
 from tests.controller.portal.test_portal_wifidog import GW, GW_LAN, SOURCE, _auth, _login
+from tests.fakes.clock import SecondsClock
 
 IDLE_S = 300
 CHECK_S = 60  # wifidog.conf CheckInterval: one counters report (and one probe) per client per minute
 PROBE = 84  # an ICMP echo of the gateway's ping, each way
 
 
-class Clock:
-    """Epoch seconds that move only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))  # whole seconds: datetimes keep only microseconds
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _setup(make_portal: PortalFactory) -> tuple[Portal, TestClient, Clock, str]:
-    clock = Clock()
+def _setup(make_portal: PortalFactory) -> tuple[Portal, TestClient, SecondsClock, str]:
+    clock = SecondsClock(float(int(time.time())))  # whole seconds: datetimes keep only microseconds
     portal = make_portal(wifidog_clock=clock, portal_idle_timeout_s=IDLE_S)
     reply = portal.client.put(
         f"/api/v1/portal/wifidog-gateways/{GW}",
