@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   mosquitto mosquitto-clients victoria-metrics postgresql chromium fonts-noto-cjk
   nftables iproute2 rsync openssh-server python3-venv wrk
+  rauc casync ffmpeg prometheus-alertmanager dbus squashfs-tools
 )
 DEV_TOOLS=(ruff mypy pytest pytest-timeout playwright types-psutil httpx2 pyyaml hypothesis import-linter)
 VENV=.venv
