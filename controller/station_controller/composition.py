@@ -1,5 +1,6 @@
 """The controller's composition root: every long-lived object of one process, built once at startup.
 
+Features plug in through ``plugins.Feature`` (their ``feature.py``), found by ``discover_features``.
 main.py builds one :class:`Services` and puts each field on ``app.state``; routes get them through
 typed ``Annotated`` dependencies next to the type's owner (``api/deps.py`` for settings and sessions,
 ``commands/deps.py``, ``campaigns/deps.py``, ``portal/deps.py``, ...), never from ``app.state``.
@@ -9,7 +10,7 @@ To add a long-lived object: one ``build_*`` function here, one field on ``Servic
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
@@ -18,17 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .api.ratelimit import BackoffLimiter, FailureLimiter
 from .auth.limits import LoginThrottle
-from .campaigns.device_events import SqlCampaignEvents
 from .campaigns.payloads import PayloadAction, payload_registry
 from .campaigns.runtime import build_scheduler
 from .campaigns.scheduler import CampaignScheduler
 from .commands.publisher import CommandPublisher
 from .commands.waiters import ResultWaiters
-from .content.campaign_payload import ContentSync
 from .content.store import origin_limiter
 from .db import make_session_factory
 from .ingest.events import DeviceEventHandler
-from .portal.device_events import SqlPortalEvents
+from .plugins import Background, Feature, FeatureContext, discover_features
 from .portal.sms import SmsSender, build_sender
 from .portal.wifidog.runtime import WifidogRuntime
 from .provisioning.jobs.contract import ActionDeps, discover_actions
@@ -70,23 +69,33 @@ class Services:
     campaign_payloads: Mapping[str, PayloadAction]
     campaign_scheduler: CampaignScheduler | None
     job_runner: JobRunner
+    background: tuple[Background, ...]  # the features' own long-lived parts (plugins.Feature.background)
+    extras: Mapping[str, Any]  # the features' own long-lived objects (plugins.Feature.services)
 
     def items(self) -> list[tuple[str, Any]]:
         """(name, object) per field, for main.py to expose."""
-        return [(f.name, getattr(self, f.name)) for f in fields(self)]
+        own = [(f.name, getattr(self, f.name)) for f in fields(self) if f.name != "extras"]
+        clash = set(self.extras) & {name for name, _ in own}
+        if clash:
+            raise ValueError(f"feature services shadow core services: {sorted(clash)}")
+        return own + list(self.extras.items())
 
 
-def build_payloads(settings: Settings) -> dict[str, PayloadAction]:
-    """Every payload kind campaigns can run, by name: each feature registers its own here."""
-    return payload_registry([ContentSync(settings)])
+def build_payloads(settings: Settings, features: Sequence[Feature] | None = None) -> dict[str, PayloadAction]:
+    """Every payload kind campaigns can run, by name, from the features that provide one."""
+    found = discover_features() if features is None else features
+    return payload_registry([p for f in found if f.payloads for p in f.payloads(settings)])
 
 
 def build_event_handlers(
-    session_factory: sessionmaker[Session], payloads: Mapping[str, PayloadAction]
+    session_factory: sessionmaker[Session],
+    payloads: Mapping[str, PayloadAction],
+    features: Sequence[Feature] | None = None,
 ) -> list[DeviceEventHandler]:
-    """Every feature's consumer of device events, for ``ingest.runtime.build_ingest``: each feature
-    implements the hub's ``DeviceEventHandler`` next to its code and registers it here."""
-    return [SqlPortalEvents(session_factory), SqlCampaignEvents(session_factory, payloads)]
+    """Every feature's consumer of device events (the hub's ``DeviceEventHandler``), for
+    ``ingest.runtime.build_ingest``."""
+    found = discover_features() if features is None else features
+    return [h for f in found if f.event_handlers for h in f.event_handlers(session_factory, payloads)]
 
 
 def build_enroll_limiter(settings: Settings) -> BackoffLimiter:
@@ -118,11 +127,16 @@ def build_services(
     ingest: IngestRuntime | None = None,
     payloads: Mapping[str, PayloadAction] | None = None,
     wifidog_clock: Callable[[], float] | None = None,
+    features: Sequence[Feature] | None = None,
 ) -> Services:
     """Build (not start) every long-lived object; ``payloads`` is shared with the ingest when given."""
+    features = discover_features() if features is None else features
     factory = make_session_factory(engine)
     publisher = ingest.publisher if ingest is not None else None
-    payloads = payloads if payloads is not None else build_payloads(settings)
+    payloads = payloads if payloads is not None else build_payloads(settings, features)
+    context = FeatureContext(
+        settings=settings, session_factory=factory, publisher=publisher, payloads=payloads
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -138,4 +152,6 @@ def build_services(
         campaign_payloads=payloads,
         campaign_scheduler=build_scheduler(settings, factory, payloads, publisher, limiter=origin_limiter()),
         job_runner=build_job_runner(settings, factory),
+        background=tuple(b for f in features if f.background for b in f.background(context)),
+        extras={name: obj for f in features if f.services for name, obj in f.services(context).items()},
     )

@@ -14,59 +14,30 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from . import __version__, supervisor
 from .api.health import router as health_router
-from .auth.routes import router as auth_router
 from .campaigns.payloads import PayloadAction
-from .campaigns.routes import router as campaigns_router
-from .commands.routes import router as commands_router
 from .composition import IngestRuntime, Services, build_event_handlers, build_payloads, build_services
-from .console.campaign_routes import router as console_campaigns_router
-from .console.config_routes import router as console_configs_router
-from .console.content_routes import router as console_content_router
-from .console.jobs_routes import router as console_jobs_router
-from .console.portal_routes import router as console_portal_router
-from .console.routes import root_router as console_root_router
-from .console.routes import router as console_router
-from .content.routes import public_router as content_public_router
-from .content.routes import router as content_router
+from .console.render import install_features
 from .db import make_engine, make_session_factory
-from .enrollment.routes import router as enrollment_router
 from .errors import ControllerError, RateLimited
 from .observability.routes import router as metrics_router
-from .portal.pages.routes import router as portal_pages_router
-from .portal.routes import router as portal_router
-from .portal.wifidog.routes import router as wifidog_router
-from .provisioning.artifacts import router as provisioning_artifacts_router
-from .provisioning.configs.routes import router as provisioning_configs_router
-from .provisioning.jobs.routes import router as provisioning_jobs_router
-from .provisioning.routes import router as provisioning_router
-from .registry.routes import router as registry_router
+from .plugins import Feature, Mount, discover_features, nav_links, template_dirs
 from .settings import Settings, get_settings
-from .tsdb.routes import router as history_router
 
 log = logging.getLogger(__name__)
 
 
 API_PREFIX = "/api/v1"
-# Every feature's JSON API, under API_PREFIX, in this order.
-API_ROUTERS = (
-    auth_router,
-    registry_router,
-    enrollment_router,
-    commands_router,
-    history_router,
-    portal_router,
-    content_router,
-    campaigns_router,
-    provisioning_jobs_router,
-    provisioning_router,
-    provisioning_configs_router,
-)
+# The app's own routes; features add theirs (plugins.Feature.routers), matched by priority.
+CORE_MOUNTS = (Mount(health_router, priority=10), Mount(metrics_router, priority=30))
+API_PRIORITY = 20
 
 
-def build_api_router() -> APIRouter:
+def build_api_router(features: list[Feature]) -> APIRouter:
+    """Every feature's JSON API under API_PREFIX, in feature order."""
     router = APIRouter(prefix=API_PREFIX)
-    for feature in API_ROUTERS:
-        router.include_router(feature)
+    for feature in features:
+        for api in feature.api_routers:
+            router.include_router(api)
     return router
 
 
@@ -92,8 +63,10 @@ def create_app(
     supervisor.configure(
         min_backoff_s=settings.thread_restart_min_s, max_backoff_s=settings.thread_restart_max_s
     )
+    features = discover_features()
     services = build_services(
         settings,
+        features=features,
         engine=engine or make_engine(settings.database_url),
         ingest=ingest,
         payloads=payloads,
@@ -106,7 +79,8 @@ def create_app(
     if settings.forwarded_allow_ips:
         # X-Forwarded-For only from the configured proxies; request.client is then the real client.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
-    _include_routers(app)
+    _include_routers(app, features)
+    install_features(nav=nav_links(features), template_dirs=template_dirs(features))
     return app
 
 
@@ -123,9 +97,13 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
         await run_in_threadpool(services.wifidog.start)
         # marks devices a previous process left running as interrupted
         await run_in_threadpool(services.job_runner.start)
+        for part in services.background:
+            await run_in_threadpool(part.start)
         try:
             yield
         finally:
+            for part in reversed(services.background):
+                await run_in_threadpool(part.stop)
             await run_in_threadpool(services.job_runner.stop)
             await run_in_threadpool(services.wifidog.stop)
             if scheduler is not None:
@@ -137,21 +115,11 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
     return lifespan
 
 
-def _include_routers(app: FastAPI) -> None:
-    app.include_router(wifidog_router)  # first: gateways' counters checks are the hottest route
-    app.include_router(health_router)
-    app.include_router(build_api_router())
-    app.include_router(metrics_router)
-    app.include_router(console_configs_router)
-    app.include_router(console_campaigns_router)
-    app.include_router(console_portal_router)
-    app.include_router(console_jobs_router)
-    app.include_router(console_content_router)
-    app.include_router(console_router)
-    app.include_router(console_root_router)
-    app.include_router(portal_pages_router)
-    app.include_router(content_public_router)
-    app.include_router(provisioning_artifacts_router)
+def _include_routers(app: FastAPI, features: list[Feature]) -> None:
+    mounts = [*CORE_MOUNTS, Mount(build_api_router(features), priority=API_PRIORITY)]
+    mounts += [mount for feature in features for mount in feature.routers]
+    for mount in sorted(mounts, key=lambda m: m.priority):  # stable: feature order within a priority
+        app.include_router(mount.router)
 
 
 def build_app() -> FastAPI:
@@ -160,7 +128,8 @@ def build_app() -> FastAPI:
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
-    payloads = build_payloads(settings)  # one registry for the API and the ingest's campaign events
+    features = discover_features()
+    payloads = build_payloads(settings, features)  # one registry for the API and the ingest's events
     factory = make_session_factory(engine)
-    ingest = build_ingest(settings, factory, handlers=build_event_handlers(factory, payloads))
+    ingest = build_ingest(settings, factory, handlers=build_event_handlers(factory, payloads, features))
     return create_app(settings, ingest=ingest, engine=engine, payloads=payloads)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
+from jinja2 import FileSystemLoader
 from sqlalchemy.orm import Session
 
 from ..auth.models import StaffUser
@@ -26,6 +27,20 @@ from .i18n import translator
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 templates = make_templates([TEMPLATE_DIR])
+templates.env.globals["nav"] = []
+templates.env.globals["role_allows"] = role_allows
+
+
+def install_features(*, nav: Sequence[Any], template_dirs: Sequence[Path]) -> None:
+    """The features' menu entries (``plugins.NavLink``) and template folders join the console's
+    (main.create_app calls this once per app; repeating it is harmless)."""
+    loader = templates.env.loader
+    assert isinstance(loader, FileSystemLoader)
+    for directory in template_dirs:
+        if str(directory) not in loader.searchpath:
+            loader.searchpath.append(str(directory))
+    templates.env.globals["nav"] = list(nav)
+
 
 SECURITY_HEADERS = {
     # Scripts and styles come only from /console/static; nothing inline runs, nothing frames us.
