@@ -84,7 +84,13 @@ class Services:
 def build_payloads(settings: Settings, features: Sequence[Feature] | None = None) -> dict[str, PayloadAction]:
     """Every payload kind campaigns can run, by name, from the features that provide one."""
     found = discover_features() if features is None else features
-    return payload_registry([p for f in found if f.payloads for p in f.payloads(settings)])
+    actions: list[PayloadAction] = []
+    for feature in found:
+        for action in feature.payloads(settings) if feature.payloads else ():
+            if not isinstance(action, PayloadAction):
+                raise TypeError(f"feature {feature.name!r}: {action!r} is not a campaigns PayloadAction")
+            actions.append(action)
+    return payload_registry(actions)
 
 
 def build_event_handlers(
@@ -95,7 +101,13 @@ def build_event_handlers(
     """Every feature's consumer of device events (the hub's ``DeviceEventHandler``), for
     ``ingest.runtime.build_ingest``."""
     found = discover_features() if features is None else features
-    return [h for f in found if f.event_handlers for h in f.event_handlers(session_factory, payloads)]
+    handlers: list[DeviceEventHandler] = []
+    for feature in found:
+        for handler in feature.event_handlers(session_factory, payloads) if feature.event_handlers else ():
+            if not isinstance(handler, DeviceEventHandler):
+                raise TypeError(f"feature {feature.name!r}: {handler!r} is not an ingest DeviceEventHandler")
+            handlers.append(handler)
+    return handlers
 
 
 def build_enroll_limiter(settings: Settings) -> BackoffLimiter:

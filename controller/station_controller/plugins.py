@@ -30,17 +30,12 @@ import pkgutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from fastapi import APIRouter
 from sqlalchemy.orm import Session, sessionmaker
 
 from .settings import Settings
-
-if TYPE_CHECKING:  # types only: the hubs' Protocols, not their code
-    from .campaigns.payloads import PayloadAction
-    from .commands.publisher import CommandPublisher
-    from .ingest.events import DeviceEventHandler
 
 FEATURE_MODULE = "feature"
 
@@ -66,12 +61,17 @@ class NavLink:
 
 @dataclass(frozen=True)
 class FeatureContext:
-    """What a feature's background parts and services are built from (the composition root's objects)."""
+    """What a feature's background parts and services are built from (the composition root's objects).
+
+    ``publisher`` is a ``commands.publisher.CommandPublisher`` (None: this process cannot publish) and
+    ``payloads`` the ``campaigns.payloads.PayloadAction`` registry. This module names the hubs' types
+    only in words: importing them would make every feature package and its hubs one import loop.
+    """
 
     settings: Settings
     session_factory: sessionmaker[Session]
-    publisher: CommandPublisher | None
-    payloads: Mapping[str, PayloadAction]
+    publisher: Any
+    payloads: Mapping[str, Any]
 
 
 class Background(Protocol):
@@ -82,10 +82,10 @@ class Background(Protocol):
     def stop(self) -> None: ...
 
 
-PayloadFactory = Callable[[Settings], Iterable["PayloadAction"]]
-HandlerFactory = Callable[
-    [sessionmaker[Session], Mapping[str, "PayloadAction"]], Iterable["DeviceEventHandler"]
-]
+# Payloads are campaigns.payloads.PayloadAction, handlers ingest.events.DeviceEventHandler: composition.py
+# checks each against the Protocol (runtime_checkable) and names the feature that broke it.
+PayloadFactory = Callable[[Settings], Iterable[Any]]
+HandlerFactory = Callable[[sessionmaker[Session], Mapping[str, Any]], Iterable[Any]]
 BackgroundFactory = Callable[[FeatureContext], Iterable[Background]]
 ServiceFactory = Callable[[FeatureContext], Mapping[str, Any]]
 

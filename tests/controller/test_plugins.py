@@ -104,3 +104,15 @@ def test_feature_must_be_a_feature(tmp_path: Path) -> None:
 def test_feature_defaults_add_nothing() -> None:
     empty = Feature(name="empty")
     assert (empty.api_routers, empty.routers, empty.nav, empty.template_dirs) == ((), (), (), ())
+
+
+class _NotAPayload:
+    kind = "odd"
+
+
+def test_a_feature_whose_payload_breaks_the_hub_protocol_is_named(tmp_path: Path, sqlite_url: str) -> None:
+    from station_controller.composition import build_payloads
+
+    bad = Feature(name="odd", payloads=lambda _settings: [_NotAPayload()])
+    with pytest.raises(TypeError, match="feature 'odd'.*not a campaigns PayloadAction"):
+        build_payloads(make_settings(tmp_path, sqlite_url), [bad])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from sqlalchemy.orm import Session
 
@@ -49,6 +49,7 @@ class Outcome:
     retryable: bool = True
 
 
+@runtime_checkable
 class PayloadAction(Protocol):
     """Starts, interprets and cancels one kind of per-device work (content sync, firmware, ...)."""
 

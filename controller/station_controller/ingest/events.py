@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from .acks import Latch
 
@@ -37,6 +37,7 @@ class EventSink(Protocol):
     def record(self, events: Sequence[DeviceEvent]) -> None: ...
 
 
+@runtime_checkable
 class DeviceEventHandler(EventSink, Protocol):
     """A feature's consumer of device events: the names it wants and how it stores a batch of them."""
 
