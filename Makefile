@@ -3,7 +3,7 @@
 
 VENV := .venv
 BIN := $(VENV)/bin
-PY_DIRS := protocol agent controller stationctl
+PY_DIRS := protocol agent controller stationctl simulator
 PYTEST_TIMEOUT ?= 300
 
 setup:

@@ -15,8 +15,8 @@ from typing import Any
 
 from station_controller.broker import BrokerAccount, generate_password, hash_password
 from station_controller.devstack import MosquittoService
-from station_controller.simulator.local import local_fleet
 from station_protocol.enrollment import EnrollResponse
+from station_simulator.local import local_fleet
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -75,7 +75,8 @@ def broker_with_fleet(data_dir: Path, devices: int, *, prefix: str = "bench") ->
     )
     broker.start()
     try:
-        creds, accounts = local_fleet(devices, host=broker.host, port=broker.port, prefix=prefix)
+        creds = local_fleet(devices, host=broker.host, port=broker.port, prefix=prefix)
+        accounts = [BrokerAccount(c.mqtt_username, hash_password(c.mqtt_password)) for c in creds]
         password, drain_password = generate_password(), generate_password()
         accounts.append(BrokerAccount("controller", hash_password(password)))
         accounts.append(BrokerAccount("controller-drain", hash_password(drain_password)))

@@ -29,7 +29,7 @@ from _common import Fleet, write_result
 
 from station_controller.broker import BrokerAccount, generate_password, hash_password
 from station_controller.devstack import MosquittoService
-from station_controller.simulator.local import local_fleet
+from station_simulator.local import local_fleet
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TARGET_MB = 24.0  # docs/benchmarks.md, DESIGN §7: per role
@@ -66,7 +66,8 @@ def _station_broker(data_dir: Path) -> Iterator[Fleet]:
     broker = MosquittoService(data_dir=data_dir / "mosquitto")
     broker.start()
     try:
-        creds, accounts = local_fleet(1, host=broker.host, port=broker.port, prefix="fp", with_router=True)
+        creds = local_fleet(1, host=broker.host, port=broker.port, prefix="fp", with_router=True)
+        accounts = [BrokerAccount(c.mqtt_username, hash_password(c.mqtt_password)) for c in creds]
         password = generate_password()
         accounts.append(BrokerAccount("controller", hash_password(password)))
         broker.accounts.write(accounts)

@@ -25,7 +25,7 @@ from _common import broker_with_fleet, controller_settings, seed_registry, write
 from station_controller.db import make_engine, make_session_factory
 from station_controller.devstack import VictoriaService
 from station_controller.ingest.runtime import build_ingest
-from station_controller.simulator import SimulationConfig, SimulationSummary, run_simulation
+from station_simulator import SimulationConfig, SimulationSummary, run_simulation
 
 POINTS_PER_MESSAGE = 2  # an STB sample is one `telemetry` line and one `iface` line (eth0)
 

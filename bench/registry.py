@@ -29,7 +29,7 @@ from station_controller.db import Base, make_engine, make_session_factory
 from station_controller.devstack import PostgresService
 from station_controller.registry.models import Device, Region, Station, Tag, station_tags
 from station_controller.registry.queries import DeviceFilter, Page, list_devices, list_stations
-from station_controller.simulator.credentials import CITIES, COUNTY_STEMS, SURNAMES, TOWN_STEMS
+from station_simulator.credentials import CITIES, COUNTY_STEMS, SURNAMES, TOWN_STEMS
 
 VERSIONS = (("1.4.2", 0.6), ("1.4.1", 0.25), ("1.3.9", 0.1), ("1.2.0", 0.05))
 TAGS = ("pilot", "solar", "fiber", "4g-backup", "school", "clinic")

@@ -23,8 +23,8 @@ from _common import broker_with_fleet, controller_settings, seed_registry, write
 from station_controller.db import make_engine, make_session_factory
 from station_controller.devstack import VictoriaService
 from station_controller.ingest.runtime import IngestRuntime, build_ingest
-from station_controller.simulator import SimulationConfig, run_simulation
-from station_controller.simulator.config import WorkerStats
+from station_simulator import SimulationConfig, run_simulation
+from station_simulator.config import WorkerStats
 
 POINTS_PER_MESSAGE = 2
 

@@ -42,7 +42,7 @@ install_packages() {
 venv_fingerprint() {
   # Reinstall when a dependency list or the tool list changes.
   cat protocol/pyproject.toml agent/pyproject.toml controller/pyproject.toml stationctl/pyproject.toml \
-    scripts/bootstrap.sh | sha256sum
+    simulator/pyproject.toml scripts/bootstrap.sh | sha256sum
 }
 
 install_venv() {
@@ -59,7 +59,12 @@ install_venv() {
   if grep -qs "station_controller.stationctl" "$VENV/bin/stationctl"; then
     "$VENV/bin/python" -m pip uninstall --quiet --yes station-controller
   fi
-  "$VENV/bin/python" -m pip install --quiet -e protocol -e agent -e stationctl -e controller "${DEV_TOOLS[@]}"
+  # Likewise station-sim, which moved from station-controller to station-simulator.
+  if grep -qs "station_controller.simulator" "$VENV"/lib/python3*/site-packages/station_controller-*.dist-info/entry_points.txt; then
+    "$VENV/bin/python" -m pip uninstall --quiet --yes station-controller
+  fi
+  "$VENV/bin/python" -m pip install --quiet -e protocol -e agent -e stationctl -e simulator -e controller \
+    "${DEV_TOOLS[@]}"
   echo "$want" >"$STAMP"
   echo "bootstrap: $VENV ready"
 }

@@ -1,6 +1,6 @@
 """The import contracts (.importlinter) hold on the tree and catch a broken boundary.
 
-``lint-imports`` runs on a copy of our four packages with the copy first on PYTHONPATH, so an import
+``lint-imports`` runs on a copy of our five packages with the copy first on PYTHONPATH, so an import
 added to the copy is what it sees; each case adds one offending import and expects the contract named
 in the output to be BROKEN, with the offending module named. The untouched copy must pass.
 """
@@ -24,6 +24,7 @@ PACKAGES = [
     ("agent", "station_agent"),
     ("controller", "station_controller"),
     ("stationctl/src", "stationctl"),
+    ("simulator/src", "station_simulator"),
 ]
 
 
@@ -77,6 +78,24 @@ BREACHES = [
         "import influxdb_client",
         "influxdb_client: only the TSDB writer adapter",
         "station_controller.tsdb.writer -> influxdb_client",
+    ),
+    Breach(
+        "station_simulator.worker",
+        "import stationctl.chunker",  # not agent/controller: those would also break agent ⟂ controller
+        "station_simulator imports only the protocol of ours",
+        "station_simulator.worker -> stationctl.chunker",
+    ),
+    Breach(
+        "station_controller.devstack.run",
+        "import station_simulator.config",
+        "station_controller, station_agent and stationctl never import the simulator",
+        "station_controller.devstack.run -> station_simulator.config",
+    ),
+    Breach(
+        "station_simulator.device",
+        "import paho.mqtt.client",
+        "paho: one importer per program",
+        "station_simulator.device -> paho",
     ),
 ]
 

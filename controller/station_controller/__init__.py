@@ -1,3 +1,3 @@
-"""station_controller: registry, enrollment, MQTT ingest, REST API, console and simulator."""
+"""station_controller: registry, enrollment, MQTT ingest, REST API and console."""
 
 __version__ = "0.1.0"

@@ -16,8 +16,8 @@ import pytest
 
 from station_controller.broker import BrokerAccount, generate_password, hash_password
 from station_controller.devstack import MosquittoService
-from station_controller.simulator import SimulationConfig, SimulationSummary, run_simulation
-from station_controller.simulator.local import local_fleet
+from station_simulator import SimulationConfig, SimulationSummary, run_simulation
+from station_simulator.local import local_fleet
 from tests.integration.ingest_rig import make_registry
 from tests.support import VictoriaHandle, wait_until
 
@@ -67,7 +67,8 @@ def fleet_broker(tmp_path: Path) -> Iterator[tuple[MosquittoService, list, str]]
     broker = MosquittoService(data_dir=tmp_path / "mosquitto")
     broker.start()
     try:
-        creds, accounts = local_fleet(DEVICES, host=broker.host, port=broker.port, prefix="kill")
+        creds = local_fleet(DEVICES, host=broker.host, port=broker.port, prefix="kill")
+        accounts = [BrokerAccount(c.mqtt_username, hash_password(c.mqtt_password)) for c in creds]
         password = generate_password()
         broker.accounts.write([*accounts, BrokerAccount("controller", hash_password(password))])
         yield broker, creds, password

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from station_controller.simulator import InProcessSimulation, SimulationConfig
 from station_protocol import Birth, Command, Death, Result, Telemetry, decode_from, encode, make, now_ms
 from station_protocol.enrollment import EnrollResponse
+from station_simulator import InProcessSimulation, SimulationConfig
 from tests.support import BrokerHandle, MqttTestClient, wait_until
 
 pytestmark = pytest.mark.integration

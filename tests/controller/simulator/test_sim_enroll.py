@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from station_controller.auth.service import create_user
-from station_controller.simulator.credentials import station_rows
-from station_controller.simulator.enroll import enroll_fleet
-from station_controller.simulator.errors import EnrollmentError
+from station_simulator.credentials import station_rows
+from station_simulator.enroll import enroll_fleet
+from station_simulator.errors import EnrollmentError
 from tests.controller.api.core_fixtures import PASSWORD, Api
 
 

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from station_controller.simulator.telemetry import TelemetryModel, diurnal_factor, local_hour
 from station_protocol import Telemetry, decode, encode, make
+from station_simulator.telemetry import TelemetryModel, diurnal_factor, local_hour
 
 
 def test_diurnal_curve_peaks_in_the_evening_lesson_hours() -> None:

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from station_controller.simulator.credentials import (
+from station_protocol.enrollment import EnrollResponse
+from station_simulator.credentials import (
     CSV_COLUMNS,
     load_credentials,
     rows_to_csv,
     save_credentials,
     station_rows,
 )
-from station_controller.simulator.errors import CredentialsError
-from station_protocol.enrollment import EnrollResponse
+from station_simulator.errors import CredentialsError
 
 
 def _creds(n: int) -> list[EnrollResponse]:

@@ -1,4 +1,8 @@
-"""Credentials for a broker-only dry run: device accounts made here, no controller enrollment."""
+"""Credentials for a broker-only dry run: made here, no controller enrollment.
+
+The caller gives the broker an account per credential (username ``mqtt_username``, password
+``mqtt_password``); the tests and benches do that with the controller's broker module.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,16 @@ import secrets
 
 from station_protocol.enrollment import EnrollResponse
 
-from ..broker.accounts import BrokerAccount
-from ..broker.passwords import hash_password
-
 
 def local_fleet(
     count: int, *, host: str, port: int, prefix: str = "sim", with_router: bool = False
-) -> tuple[list[EnrollResponse], list[BrokerAccount]]:
-    """``count`` stations' credentials and matching broker accounts (write them with BrokerAccountFiles)."""
+) -> list[EnrollResponse]:
+    """``count`` stations' credentials (STB, and a router each with ``with_router``), fresh passwords."""
     roles = ("stb", "router") if with_router else ("stb",)
     creds: list[EnrollResponse] = []
-    accounts: list[BrokerAccount] = []
     for i in range(count):
         for role in roles:
             device_id = f"{role}-{prefix}-{i + 1:06d}"
-            password = secrets.token_urlsafe(18)
             creds.append(
                 EnrollResponse(
                     device_id=device_id,
@@ -28,9 +27,8 @@ def local_fleet(
                     mqtt_host=host,
                     mqtt_port=port,
                     mqtt_username=device_id,
-                    mqtt_password=password,
+                    mqtt_password=secrets.token_urlsafe(18),
                     station_id=i + 1,
                 )
             )
-            accounts.append(BrokerAccount(username=device_id, password_hash=hash_password(password)))
-    return creds, accounts
+    return creds

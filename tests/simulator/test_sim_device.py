@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from station_controller.simulator.device import SimDevice
 from station_protocol import (
     Birth,
     Channel,
@@ -18,6 +17,7 @@ from station_protocol import (
     topic,
 )
 from station_protocol.enrollment import EnrollResponse
+from station_simulator.device import SimDevice
 
 DEV = "stb-sim-000001"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from station_controller.simulator.config import SimulationConfig
-from station_controller.simulator.mqtt_pool import PoolEvent, SessionSpec
-from station_controller.simulator.worker import Worker
 from station_protocol import Birth, Death, Telemetry, decode_from
 from station_protocol.enrollment import EnrollResponse
+from station_simulator.config import SimulationConfig
+from station_simulator.mqtt_pool import PoolEvent, SessionSpec
+from station_simulator.worker import Worker
 
 
 class FakePool:
