@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -16,12 +16,12 @@ from . import __version__, supervisor
 from .api.health import router as health_router
 from .campaigns.payloads import PayloadAction
 from .composition import IngestRuntime, Services, build_event_handlers, build_payloads, build_services
-from .console.render import install_features
 from .db import make_engine, make_session_factory
 from .errors import ControllerError, RateLimited
 from .observability.routes import router as metrics_router
 from .plugins import Feature, Mount, discover_features, nav_links, template_dirs
 from .settings import Settings, get_settings
+from .web import html_error, install_features, is_console_page
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,11 @@ def build_api_router(features: list[Feature]) -> APIRouter:
     return router
 
 
-async def _controller_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _controller_error(request: Request, exc: Exception) -> Response:
+    """JSON for the API; a console page's error is the console's HTML page (web/errors.py)."""
     assert isinstance(exc, ControllerError)
+    if is_console_page(request):
+        return await run_in_threadpool(html_error, request, exc)  # may read the DB
     headers = {"retry-after": str(max(1, round(exc.retry_after_s)))} if isinstance(exc, RateLimited) else None
     return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
 

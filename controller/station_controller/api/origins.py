@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from fastapi import Request
 
 from ..errors import PermissionDenied
+from ..kernel import csrf
 from ..settings import Settings
-from ..web import csrf
 
 log = logging.getLogger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -1,6 +1,9 @@
 """The staff console's pages and its menu entries."""
 
+from pathlib import Path
+
 from ..plugins import Feature, Mount, NavLink
+from ..web.static import router as static_router
 from .campaign_routes import router as campaigns_router
 from .config_routes import router as configs_router
 from .content_routes import router as content_router
@@ -12,7 +15,9 @@ from .routes import router as console_router
 FEATURE = Feature(
     name="console",
     order=900,
+    template_dirs=(Path(__file__).parent / "templates",),
     routers=(
+        Mount(static_router, priority=40),
         Mount(configs_router, priority=40),
         Mount(campaigns_router, priority=40),
         Mount(portal_router, priority=40),

@@ -1,101 +1,51 @@
-"""Page rendering for the console: common context, cookies, security headers, static files, login gate."""
+"""The console's own pages render through the web kit with the console's label table."""
 
 from __future__ import annotations
 
-import hashlib
-import mimetypes
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import Request, Response
-from fastapi.responses import RedirectResponse
-from jinja2 import FileSystemLoader
 from sqlalchemy.orm import Session
 
 from ..auth.models import StaffUser
 from ..auth.service import role_allows, user_for_token
-from ..errors import AuthenticationRequired, ControllerError, PermissionDenied
+from ..errors import AuthenticationRequired, PermissionDenied
 from ..settings import Settings
-from ..web import csrf
-from ..web.i18n import LANG_COOKIE, pick_lang
-from ..web.templating import make_templates
-from .i18n import translator
+from ..web import csrf, pages
+from ..web.pages import (
+    Flash,
+    error_page,
+    install_features,
+    lang_of,
+    page_labels,
+    safe_next,
+    secure_cookies,
+    to_login,
+)
+from ..web.static import STATIC_FILES, static_url
+from .i18n import MESSAGES
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"
-STATIC_DIR = Path(__file__).parent / "static"
-templates = make_templates([TEMPLATE_DIR])
-templates.env.globals["nav"] = []
-templates.env.globals["role_allows"] = role_allows
-
-
-def install_features(*, nav: Sequence[Any], template_dirs: Sequence[Path]) -> None:
-    """The features' menu entries (``plugins.NavLink``) and template folders join the console's
-    (main.create_app calls this once per app; repeating it is harmless)."""
-    loader = templates.env.loader
-    assert isinstance(loader, FileSystemLoader)
-    for directory in template_dirs:
-        if str(directory) not in loader.searchpath:
-            loader.searchpath.append(str(directory))
-    templates.env.globals["nav"] = list(nav)
-
-
-SECURITY_HEADERS = {
-    # Scripts and styles come only from /console/static; nothing inline runs, nothing frames us.
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+__all__ = [
+    "STATIC_FILES",
+    "Flash",
+    "error_page",
+    "install_features",
+    "lang_of",
+    "page_labels",
+    "render",
+    "safe_next",
+    "secure_cookies",
+    "static_url",
+    "to_login",
+]
 
 
-@dataclass(frozen=True)
-class Flash:
-    kind: str  # ok | error
-    text: str
-
-
-@dataclass(frozen=True)
-class StaticFile:
-    body: bytes
-    media_type: str
-    version: str
-
-
-def _load_static() -> dict[str, StaticFile]:
-    files = {}
-    for path in sorted(STATIC_DIR.iterdir()):
-        if path.is_file():
-            body = path.read_bytes()
-            media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            files[path.name] = StaticFile(body, media, hashlib.sha256(body).hexdigest()[:12])
-    return files
-
-
-STATIC_FILES = _load_static()
-
-
-def static_url(name: str) -> str:
-    """URL of a bundled static file, versioned by content so browsers may cache it for long."""
-    return f"/console/static/{name}?v={STATIC_FILES[name].version}"
-
-
-def secure_cookies(settings: Settings) -> bool:
-    return settings.public_url.startswith("https://")
-
-
-def lang_of(request: Request) -> str:
-    return pick_lang(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
+def render(request: Request, name: str, context: Mapping[str, Any], **kwargs: Any) -> Response:
+    return pages.render(request, name, context, labels=MESSAGES, **kwargs)
 
 
 def console_user(request: Request, session: Session) -> StaffUser | None:
-    """The logged-in staff user from the console cookie, or None (expired, unknown, absent)."""
     token = request.cookies.get(csrf.SESSION_COOKIE)
     if not token:
         return None
@@ -105,97 +55,7 @@ def console_user(request: Request, session: Session) -> StaffUser | None:
         return None
 
 
-def to_login(request: Request) -> RedirectResponse:
-    """Redirect to the login page, remembering where the user wanted to go."""
-    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse("/console/login?" + urlencode({"next": wanted}), status_code=303)
-
-
-def safe_next(value: str | None) -> str:
-    """Only console paths are followed after login (no open redirect to another site)."""
-    if value and value.startswith("/console/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/console/"
-
-
-def _lang_switch_url(request: Request, lang: str) -> str:
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    params.append(("lang", "en" if lang == "zh" else "zh"))
-    return request.url.path + "?" + urlencode(params)
-
-
-def render(
-    request: Request,
-    name: str,
-    context: dict[str, Any],
-    *,
-    settings: Settings,
-    user: StaffUser | None,
-    status_code: int = 200,
-    flash: Flash | None = None,
-    login_form: bool = False,
-) -> Response:
-    """Render ``name`` with the shared context (labels, user, form token) and the console headers."""
-    lang = lang_of(request)
-    token, new_nonce = csrf.token_for(
-        request, secret=settings.secret_key.get_secret_value(), login=login_form
-    )
-    full = {
-        "t": translator(lang),
-        "lang": lang,
-        "user": user,
-        "csrf": token,
-        "flash": flash,
-        "can_operate": user is not None and role_allows(user.role, "operator"),
-        "static_url": static_url,
-        "lang_switch_url": _lang_switch_url(request, lang),
-        **context,
-    }
-    response = templates.TemplateResponse(request, name, full, status_code=status_code)
-    secure = secure_cookies(settings)
-    if new_nonce:
-        response.set_cookie(
-            csrf.NONCE_COOKIE, new_nonce, httponly=True, samesite="strict", secure=secure, path="/console"
-        )
-    if request.query_params.get("lang") == lang:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=secure, path="/")
-    response.headers.update(SECURITY_HEADERS)
-    return response
-
-
-def error_page(
-    request: Request, exc: ControllerError, *, settings: Settings, user: StaffUser | None
-) -> Response:
-    """The domain error as an HTML page with its status (404 unknown id, 403 role or form token)."""
-    t = translator(lang_of(request))
-    title = {404: t("not_found"), 403: t("forbidden")}.get(exc.status, t("error"))
-    return render(
-        request,
-        "error.html",
-        {"title": title, "detail": exc.detail},
-        settings=settings,
-        user=user,
-        status_code=exc.status,
-    )
-
-
-def page_labels(request: Request, table: Mapping[str, tuple[str, str]]) -> Callable[[str], str]:
-    """A feature page's own label table, ``key → (zh-CN, English)``, in the request's language."""
-    index = 0 if lang_of(request) == "zh" else 1
-
-    def label(key: str) -> str:
-        pair = table.get(key)
-        return pair[index] if pair else key
-
-    return label
-
-
 def require_operator_form(request: Request, user: StaffUser, token: str, *, settings: Settings) -> None:
-    """Refuse a console form post from a non-operator or with a stale form token.
-
-    Raises:
-        PermissionDenied: with what to do next.
-    """
     if not role_allows(user.role, "operator"):
         raise PermissionDenied("this needs the operator role; ask an admin")
     if not csrf.valid(request, token, secret=settings.secret_key.get_secret_value()):

@@ -13,7 +13,7 @@ from ..errors import NotFound
 from . import service
 from .actions import router as actions_router
 from .i18n import translator
-from .render import STATIC_FILES, Flash, console_user, error_page, lang_of, render, to_login
+from .render import Flash, console_user, error_page, lang_of, render, to_login
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(actions_router)
@@ -124,12 +124,3 @@ def device_page(
     message = DONE_MESSAGES.get(done)
     flash = Flash("ok", translator(lang_of(request))(message)) if message else None
     return render(request, "device.html", context, settings=settings, user=user, flash=flash)
-
-
-@router.get("/static/{name}")
-def static_file(name: str) -> Response:
-    item = STATIC_FILES.get(name)
-    if item is None:
-        return Response("not found", status_code=404, media_type="text/plain")
-    headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
-    return Response(item.body, media_type=item.media_type, headers=headers)
