@@ -21,12 +21,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .errors import StationError
 
-class NotEd25519(ValueError):
+
+class NotEd25519(StationError, ValueError):
     """The PEM file holds a private key of another type."""
 
 
-class Undecryptable(ValueError):
+class Undecryptable(StationError, ValueError):
     """A token does not decrypt (or authenticate) with any key of the ring."""
 
 

@@ -1,6 +1,23 @@
-"""Controller domain errors, mapped to HTTP in one handler (main.py).
+"""The controller's one error tree; ``retryable`` is the single way every error says "try again later".
 
-ControllerError                      base; ``code`` is machine-readable, ``detail`` says what to do next
+StationError                         root of everything the controller raises on purpose; ``retryable``
+ │                                   (class attribute, default False): doing the same again later may work
+ ├── ControllerError                 domain errors mapped to HTTP in one handler (main.py); ``code`` is
+ │    │                              machine-readable, ``detail`` says what to do next
+ │    └── (the HTTP table below)
+ ├── broker.errors.BrokerError       Mosquitto files and SIGHUP
+ ├── ingest.errors.IngestError       BrokerUnavailable (retryable)
+ ├── tsdb.errors.TsdbError           TsdbUnavailable (retryable), TsdbRejected, QueryError
+ ├── provisioning.errors.ProvisioningError   one device's action result (DeviceUnreachable retryable)
+ ├── provisioning.legacy.errors.LegacyError  legacy router SSH (RouterUnreachable retryable)
+ ├── provisioning.artifacts.BundleBuildError the agent wheel bundle could not be built
+ ├── crypto.NotEd25519, crypto.Undecryptable key and secret problems (also ValueError)
+ └── devstack.errors.DevstackError   the development stack (also RuntimeError)
+
+Each package documents its subtree in its own ``errors.py``; the others subclass StationError so a
+supervisor, a job runner or a handler can ask ``getattr(exc, "retryable", False)`` of anything.
+
+ControllerError (HTTP)
  ├── NotFound                404     the named object does not exist (check the id)
  ├── Conflict                409     the object exists or is in the wrong state for this action
  ├── InvalidInput            422     request data failed a domain check (``errors`` lists each problem)
@@ -16,7 +33,13 @@ from __future__ import annotations
 from typing import Any
 
 
-class ControllerError(Exception):
+class StationError(Exception):
+    """Root of the controller's errors; subclasses set ``retryable = True`` when a retry may succeed."""
+
+    retryable = False
+
+
+class ControllerError(StationError):
     """Base of every domain error; ``extra`` is merged into the JSON error body."""
 
     code = "error"

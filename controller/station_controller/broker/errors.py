@@ -8,8 +8,10 @@ BrokerError
 
 from __future__ import annotations
 
+from ..errors import StationError
 
-class BrokerError(Exception):
+
+class BrokerError(StationError):
     """Base of everything the broker package raises."""
 
 

@@ -8,8 +8,10 @@ DevstackError
 
 from __future__ import annotations
 
+from ..errors import StationError
 
-class DevstackError(RuntimeError):
+
+class DevstackError(StationError, RuntimeError):
     """Base of everything the dev stack raises."""
 
 

@@ -7,10 +7,14 @@ IngestError
 
 from __future__ import annotations
 
+from ..errors import StationError
 
-class IngestError(Exception):
+
+class IngestError(StationError):
     """Base of ingest failures."""
 
 
 class BrokerUnavailable(IngestError):
     """Publishing is impossible until the MQTT connection is back."""
+
+    retryable = True

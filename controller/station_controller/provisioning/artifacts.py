@@ -19,7 +19,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from ..api.deps import AppSettings
-from ..errors import NotFound
+from ..errors import NotFound, StationError
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 _BUILD_LOCK = threading.Lock()
 
 
-class BundleBuildError(RuntimeError):
+class BundleBuildError(StationError, RuntimeError):
     """``pip wheel`` failed: the message holds its output (needs PyPI or a local index for paho/psutil)."""
 
 

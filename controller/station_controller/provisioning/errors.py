@@ -9,10 +9,10 @@ UnknownAction (InvalidInput)         a job names an action nobody registered: se
 
 from __future__ import annotations
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, StationError
 
 
-class ProvisioningError(Exception):
+class ProvisioningError(StationError):
     """Raised by an action for one device; the runner records it as that device's result."""
 
     status = "failed"
@@ -24,6 +24,7 @@ class ProvisioningError(Exception):
 
 class DeviceUnreachable(ProvisioningError):
     status = "unreachable"
+    retryable = True
 
 
 class ActionFailed(ProvisioningError):

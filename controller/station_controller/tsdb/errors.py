@@ -10,13 +10,17 @@ TsdbError
 
 from __future__ import annotations
 
+from ..errors import StationError
 
-class TsdbError(Exception):
+
+class TsdbError(StationError):
     """Base of every TSDB failure."""
 
 
 class TsdbUnavailable(TsdbError):
     """The TSDB could not be reached or refused service for now; retry later."""
+
+    retryable = True
 
 
 class TsdbRejected(TsdbError):

@@ -10,8 +10,10 @@ LegacyError                     base; ``retryable`` says whether running the job
 
 from __future__ import annotations
 
+from ...errors import StationError
 
-class LegacyError(Exception):
+
+class LegacyError(StationError):
     """Base of every legacy-router error; the message says what to do next."""
 
     retryable = False
