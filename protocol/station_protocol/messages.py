@@ -49,6 +49,8 @@ ROLES = frozenset({"stb", "router"})
 SEVERITIES = frozenset({"info", "warning", "error", "critical"})
 RESULT_STATUSES = frozenset({"ok", "failed", "already_applied", "expired", "timeout", "rejected"})
 CONFIG_STATUSES = frozenset({"applied", "rejected"})
+AB_SLOTS = frozenset({"a", "b"})
+BIRTH_OMIT_NONE = ("agent_slot", "os_version", "os_slot", "last_update")
 
 
 def _plain(value: Any) -> Any:
@@ -73,6 +75,12 @@ class Birth:
     capabilities: Tuple[str, ...] = ()
     hardware: Dict[str, Any] = field(default_factory=dict)
     config_version: int = 0
+    # Firmware state (docs/firmware.md); optional and left out of the encoding when None, so older
+    # decoders and the golden birth without them stay valid. agent_version is the installed agent.
+    agent_slot: Optional[str] = None
+    os_version: Optional[str] = None
+    os_slot: Optional[str] = None
+    last_update: Optional[Dict[str, Any]] = None  # station_protocol.firmware.LastUpdate fields
 
     @classmethod
     def from_body(cls, body: f.JsonObject) -> Birth:
@@ -85,6 +93,12 @@ class Birth:
             capabilities=f.text_list(body, "capabilities", w, MAX_CAPABILITIES),
             hardware=f.mapping(body, "hardware", w, b.HARDWARE),
             config_version=f.integer(body, "config_version", w, 0, b.INT32_MAX),
+            agent_slot=None if body.get("agent_slot") is None else f.choice(body, "agent_slot", w, AB_SLOTS),
+            os_version=None if body.get("os_version") is None else f.token(body, "os_version", w, 64),
+            os_slot=None if body.get("os_slot") is None else f.token(body, "os_slot", w, 64),
+            last_update=None
+            if body.get("last_update") is None
+            else f.mapping(body, "last_update", w, b.DETAIL),
         )
 
 
@@ -279,4 +293,9 @@ BODY_KEYS = {k: frozenset(fld.name for fld in fields(t)) for k, t in BODY_TYPES.
 
 def body_to_dict(body: Body) -> Dict[str, Any]:
     """Plain JSON-ready dict of a message body."""
-    return _plain(asdict(body))  # type: ignore[no-any-return]
+    out: Dict[str, Any] = _plain(asdict(body))
+    if isinstance(body, Birth):
+        for key in BIRTH_OMIT_NONE:
+            if out.get(key) is None:
+                out.pop(key, None)
+    return out
