@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
 from ..api.deps import AppSettings, DbSession, client_ip
 from ..auth import service as auth_service
@@ -16,19 +17,30 @@ from ..auth.models import StaffUser
 from ..commands.deps import Publisher
 from ..commands.service import send_command
 from ..enrollment.service import reissue_token, revoke
-from ..errors import AuthenticationRequired, ControllerError, PermissionDenied, RateLimited
+from ..errors import AuthenticationRequired, ControllerError, RateLimited
 from ..settings import Settings
-from ..web import csrf
+from ..web import (
+    LANDING_PATH,
+    ConsoleOperator,
+    CsrfToken,
+    Flash,
+    OptionalConsoleUser,
+    csrf,
+    lang_of,
+    safe_next,
+    secure_cookies,
+    show_errors_with,
+)
 from . import service
 from .i18n import translator
-from .render import Flash, console_user, error_page, lang_of, render, safe_next, secure_cookies, to_login
+from .render import render
 
 log = logging.getLogger(__name__)
 
 router = APIRouter()
 
 CONSOLE_COMMANDS = ("ping", "diagnostics", "reboot")
-CsrfField = Annotated[str, Form(alias="csrf")]
+CsrfField = Annotated[str, Form(alias="csrf")]  # login and logout check it themselves
 
 
 def _login_page(
@@ -37,7 +49,7 @@ def _login_page(
     settings: Settings,
     error: str = "",
     username: str = "",
-    next_url: str = "/console/",
+    next_url: str = LANDING_PATH,
     status_code: int = 200,
 ) -> Response:
     context = {"error": error, "username": username, "next_url": safe_next(next_url)}
@@ -48,9 +60,9 @@ def _login_page(
 
 @router.get("/login")
 def login_form(
-    request: Request, session: DbSession, settings: AppSettings, next: str = "/console/"
+    request: Request, user: OptionalConsoleUser, settings: AppSettings, next: str = LANDING_PATH
 ) -> Response:
-    if console_user(request, session) is not None:
+    if user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     return _login_page(request, settings=settings, next_url=next)
 
@@ -64,7 +76,7 @@ def login_submit(
     token: CsrfField = "",
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/console/",
+    next: Annotated[str, Form()] = LANDING_PATH,
 ) -> Response:
     t = translator(lang_of(request))
     secret = settings.secret_key.get_secret_value()
@@ -119,103 +131,74 @@ def logout(request: Request, session: DbSession, settings: AppSettings, token: C
     return response
 
 
-def _operator_or_response(
-    request: Request, session: DbSession, settings: Settings, token: str
-) -> tuple[StaffUser | None, Response | None]:
-    """The acting operator, or the response to send instead (login, CSRF failure, forbidden)."""
-    user = console_user(request, session)
-    if user is None:
-        return None, to_login(request)
-    t = translator(lang_of(request))
-    if not csrf.valid(request, token, secret=settings.secret_key.get_secret_value()):
-        return None, error_page(request, PermissionDenied(t("csrf_failed")), settings=settings, user=user)
-    if not auth_service.role_allows(user.role, "operator"):
-        return None, error_page(request, PermissionDenied(t("forbidden")), settings=settings, user=user)
-    return user, None
+def _show_errors_on_device_page(
+    request: Request, settings: Settings, user: StaffUser, device_id: str
+) -> None:
+    """A failed action re-renders the device page with the error flashed (the error page if it is gone)."""
 
-
-def _device_error(
-    request: Request,
-    session: DbSession,
-    settings: Settings,
-    user: StaffUser,
-    device_id: str,
-    exc: ControllerError,
-) -> Response:
-    """Re-render the device page with the domain error shown (or the error page if it is gone)."""
-    session.rollback()
-    try:
+    def view(exc: ControllerError, session: Session) -> Response:
         context = service.device_view(session, device_id=device_id)
-    except ControllerError as missing:
-        return error_page(request, missing, settings=settings, user=user)
-    return render(
-        request,
-        "device.html",
-        context,
-        settings=settings,
-        user=user,
-        status_code=exc.status,
-        flash=Flash("error", exc.detail),
-    )
+        flash = Flash("error", exc.detail)
+        return render(
+            request, "device.html", context, settings=settings, user=user, status_code=exc.status, flash=flash
+        )
+
+    show_errors_with(request, view)
 
 
 @router.post("/devices/{device_id}/commands")
 def device_command(
     request: Request,
     device_id: str,
+    user: ConsoleOperator,
+    _csrf: CsrfToken,
     session: DbSession,
     settings: AppSettings,
     publisher: Publisher,
-    token: CsrfField = "",
     name: Annotated[str, Form()] = "",
 ) -> Response:
-    user, refusal = _operator_or_response(request, session, settings, token)
-    if user is None:
-        return refusal or to_login(request)
     if name not in CONSOLE_COMMANDS:
         return Response("unknown command", status_code=422, media_type="text/plain")
-    try:
-        send_command(
-            session,
-            settings=settings,
-            publisher=publisher,
-            device_id=device_id,
-            name=name,
-            created_by=user.username,
-        )
-    except ControllerError as exc:
-        return _device_error(request, session, settings, user, device_id, exc)
+    _show_errors_on_device_page(request, settings, user, device_id)
+    send_command(
+        session,
+        settings=settings,
+        publisher=publisher,
+        device_id=device_id,
+        name=name,
+        created_by=user.username,
+    )
     log.info("%s command %s sent from the console by %s", device_id, name, user.username)
     return RedirectResponse(f"/console/devices/{quote(device_id)}?done=command", status_code=303)
 
 
 @router.post("/devices/{device_id}/revoke")
 def device_revoke(
-    request: Request, device_id: str, session: DbSession, settings: AppSettings, token: CsrfField = ""
+    request: Request,
+    device_id: str,
+    user: ConsoleOperator,
+    _csrf: CsrfToken,
+    session: DbSession,
+    settings: AppSettings,
 ) -> Response:
-    user, refusal = _operator_or_response(request, session, settings, token)
-    if user is None:
-        return refusal or to_login(request)
-    try:
-        revoke(session, settings=settings, device_id=device_id)
-    except ControllerError as exc:
-        return _device_error(request, session, settings, user, device_id, exc)
+    _show_errors_on_device_page(request, settings, user, device_id)
+    revoke(session, settings=settings, device_id=device_id)
     log.warning("%s revoked from the console by %s", device_id, user.username)
     return RedirectResponse(f"/console/devices/{quote(device_id)}?done=revoked", status_code=303)
 
 
 @router.post("/devices/{device_id}/token")
 def device_reissue(
-    request: Request, device_id: str, session: DbSession, settings: AppSettings, token: CsrfField = ""
+    request: Request,
+    device_id: str,
+    user: ConsoleOperator,
+    _csrf: CsrfToken,
+    session: DbSession,
+    settings: AppSettings,
 ) -> Response:
     """Shows the new one-time token in this response only (never in a URL or a later page)."""
-    user, refusal = _operator_or_response(request, session, settings, token)
-    if user is None:
-        return refusal or to_login(request)
-    try:
-        _device, new_token = reissue_token(session, settings=settings, device_id=device_id)
-    except ControllerError as exc:
-        return _device_error(request, session, settings, user, device_id, exc)
+    _show_errors_on_device_page(request, settings, user, device_id)
+    _device, new_token = reissue_token(session, settings=settings, device_id=device_id)
     log.info("%s token re-issued from the console by %s", device_id, user.username)
     context = {**service.device_view(session, device_id=device_id), "new_token": new_token}
     return render(request, "device.html", context, settings=settings, user=user)

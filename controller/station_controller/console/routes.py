@@ -1,4 +1,4 @@
-"""Console pages (station list, station, device), their polling JSON and the bundled static files."""
+"""Console pages (station list, station, device) and their polling JSON."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from ..api.deps import AppSettings, DbSession
-from ..errors import NotFound
+from ..web import ConsoleUser, Flash, lang_of
 from . import service
 from .actions import router as actions_router
 from .i18n import translator
-from .render import Flash, console_user, error_page, lang_of, render, to_login
+from .render import render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(actions_router)
@@ -54,10 +54,9 @@ Filter = Annotated[service.ListFilter, Depends(list_filter)]
 
 
 @router.get("/")
-def station_list(request: Request, session: DbSession, settings: AppSettings, flt: Filter) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
+def station_list(
+    request: Request, user: ConsoleUser, session: DbSession, settings: AppSettings, flt: Filter
+) -> Response:
     items = flt.query_items()
 
     def page_url(number: int) -> str:
@@ -74,9 +73,7 @@ def station_list(request: Request, session: DbSession, settings: AppSettings, fl
 
 
 @router.get("/status.json")
-def status_json(request: Request, session: DbSession, flt: Filter, ids: str = "") -> Response:
-    if console_user(request, session) is None:
-        return JSONResponse({"error": "authentication_required", "detail": "log in again"}, status_code=401)
+def status_json(_user: ConsoleUser, session: DbSession, flt: Filter, ids: str = "") -> Response:
     device_ids = [i for i in ids.split(",") if i][: service.MAX_STATUS_IDS]
     return JSONResponse(
         service.live_status(session, flt=flt, device_ids=device_ids), headers={"Cache-Control": "no-store"}
@@ -84,14 +81,10 @@ def status_json(request: Request, session: DbSession, flt: Filter, ids: str = ""
 
 
 @router.get("/stations/{station_id}")
-def station_page(request: Request, station_id: int, session: DbSession, settings: AppSettings) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
-    try:
-        station = service.get_station(session, station_id=station_id)
-    except NotFound as exc:
-        return error_page(request, exc, settings=settings, user=user)
+def station_page(
+    request: Request, station_id: int, user: ConsoleUser, session: DbSession, settings: AppSettings
+) -> Response:
+    station = service.get_station(session, station_id=station_id)
     devices = [
         {"device": d, "latest": service.latest_values(d)}
         for d in service.station_devices(session, station_id=station_id)
@@ -102,9 +95,7 @@ def station_page(request: Request, station_id: int, session: DbSession, settings
 
 
 @router.get("/stations/{station_id}/live.json")
-def station_live(request: Request, station_id: int, session: DbSession) -> Response:
-    if console_user(request, session) is None:
-        return JSONResponse({"error": "authentication_required", "detail": "log in again"}, status_code=401)
+def station_live(station_id: int, _user: ConsoleUser, session: DbSession) -> Response:
     return JSONResponse(
         service.station_live(session, station_id=station_id), headers={"Cache-Control": "no-store"}
     )
@@ -112,15 +103,14 @@ def station_live(request: Request, station_id: int, session: DbSession) -> Respo
 
 @router.get("/devices/{device_id}")
 def device_page(
-    request: Request, device_id: str, session: DbSession, settings: AppSettings, done: str = ""
+    request: Request,
+    device_id: str,
+    user: ConsoleUser,
+    session: DbSession,
+    settings: AppSettings,
+    done: str = "",
 ) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
-    try:
-        context = service.device_view(session, device_id=device_id)
-    except NotFound as exc:
-        return error_page(request, exc, settings=settings, user=user)
+    context = service.device_view(session, device_id=device_id)
     message = DONE_MESSAGES.get(done)
     flash = Flash("ok", translator(lang_of(request))(message)) if message else None
     return render(request, "device.html", context, settings=settings, user=user, flash=flash)

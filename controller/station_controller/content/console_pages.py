@@ -6,10 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from ..api.deps import AppSettings, DbSession
-from ..content import service
-from ..errors import ControllerError
-from .campaign_routes import fmt_bytes
-from .render import console_user, error_page, lang_of, render, to_login
+from ..web import ConsoleUser, fmt_bytes, lang_of, render
+from . import service
 
 router = APIRouter(prefix="/console/content", include_in_schema=False)
 
@@ -37,10 +35,7 @@ def _labels(request: Request) -> dict[str, str]:
 
 
 @router.get("/")
-def bundles_page(request: Request, session: DbSession, settings: AppSettings) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
+def bundles_page(request: Request, user: ConsoleUser, session: DbSession, settings: AppSettings) -> Response:
     bundles = [
         (b, service.list_versions(session, settings=settings, bundle=b["name"]))
         for b in service.list_bundles(session)
@@ -50,14 +45,10 @@ def bundles_page(request: Request, session: DbSession, settings: AppSettings) ->
 
 
 @router.get("/{bundle}")
-def bundle_page(request: Request, bundle: str, session: DbSession, settings: AppSettings) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
-    try:
-        versions = service.list_versions(session, settings=settings, bundle=bundle)
-    except ControllerError as exc:
-        return error_page(request, exc, settings=settings, user=user)
+def bundle_page(
+    request: Request, bundle: str, user: ConsoleUser, session: DbSession, settings: AppSettings
+) -> Response:
+    versions = service.list_versions(session, settings=settings, bundle=bundle)
     context = {
         "L": _labels(request),
         "bundles": [({"name": bundle}, versions)],

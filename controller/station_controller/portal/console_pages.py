@@ -13,11 +13,9 @@ from fastapi.responses import RedirectResponse
 from ..api.deps import AppSettings, DbSession
 from ..auth.service import role_allows
 from ..commands.deps import Publisher
-from ..errors import ControllerError
 from ..kernel.clock import utcnow
-from ..portal import hotspots, records, service, vouchers
-from .campaign_routes import fmt_bytes
-from .render import console_user, error_page, page_labels, render, require_operator_form, to_login
+from ..web import ConsoleOperator, ConsoleUser, CsrfToken, fmt_bytes, page_labels, render
+from . import hotspots, records, service, vouchers
 
 router = APIRouter(prefix="/console/portal", include_in_schema=False)
 STATS_DAYS = 7
@@ -73,10 +71,7 @@ def masked(phone: str | None) -> str:
 
 
 @router.get("/")
-def portal_page(request: Request, session: DbSession, settings: AppSettings) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
+def portal_page(request: Request, user: ConsoleUser, session: DbSession, settings: AppSettings) -> Response:
     live, live_total = service.list_sessions(
         session, status="active", gateway=None, mac=None, phone=None, limit=200, offset=0
     )
@@ -98,85 +93,57 @@ def portal_page(request: Request, session: DbSession, settings: AppSettings) -> 
 
 @router.post("/sessions/{session_id}/kick")
 def kick(
-    request: Request,
     session_id: str,
+    user: ConsoleOperator,
+    _csrf: CsrfToken,
     session: DbSession,
     settings: AppSettings,
     publisher: Publisher,
-    token: Annotated[str, Form(alias="csrf")] = "",
 ) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
-    try:
-        require_operator_form(request, user, token, settings=settings)
-        service.kick(
-            session,
-            settings=settings,
-            publisher=publisher,
-            session_id=session_id,
-            by=user.username,
-        )
-    except ControllerError as exc:
-        return error_page(request, exc, settings=settings, user=user)
+    service.kick(session, settings=settings, publisher=publisher, session_id=session_id, by=user.username)
     return RedirectResponse("/console/portal/", status_code=303)
 
 
 @router.post("/sessions/{session_id}/extend")
 def extend(
-    request: Request,
     session_id: str,
+    user: ConsoleOperator,
+    _csrf: CsrfToken,
     session: DbSession,
     settings: AppSettings,
     publisher: Publisher,
     hours: Annotated[int, Form()] = 1,
-    token: Annotated[str, Form(alias="csrf")] = "",
 ) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
-    try:
-        require_operator_form(request, user, token, settings=settings)
-        service.extend(
-            session,
-            settings=settings,
-            publisher=publisher,
-            session_id=session_id,
-            add_s=max(1, min(hours, 24)) * 3600,
-            quota_bytes=None,
-            by=user.username,
-        )
-    except ControllerError as exc:
-        return error_page(request, exc, settings=settings, user=user)
+    service.extend(
+        session,
+        settings=settings,
+        publisher=publisher,
+        session_id=session_id,
+        add_s=max(1, min(hours, 24)) * 3600,
+        quota_bytes=None,
+        by=user.username,
+    )
     return RedirectResponse("/console/portal/", status_code=303)
 
 
 @router.post("/vouchers")
 def create_batch(
-    request: Request,
+    user: ConsoleOperator,
+    _csrf: CsrfToken,
     session: DbSession,
-    settings: AppSettings,
     count: Annotated[int, Form()] = 10,
     duration_h: Annotated[int, Form()] = 24,
     devices: Annotated[int, Form()] = 1,
     note: Annotated[str, Form()] = "",
-    token: Annotated[str, Form(alias="csrf")] = "",
 ) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
-    try:
-        require_operator_form(request, user, token, settings=settings)
-        spec = vouchers.BatchSpec(
-            count=count,
-            max_devices=devices,
-            duration_s=duration_h * 3600,
-            up_kbps=None,
-            down_kbps=None,
-            quota_bytes=0,
-            note=note[:200],
-        )
-        batch = vouchers.create_batch(session, spec=spec, created_by=user.username)
-    except ControllerError as exc:
-        return error_page(request, exc, settings=settings, user=user)
+    spec = vouchers.BatchSpec(
+        count=count,
+        max_devices=devices,
+        duration_s=duration_h * 3600,
+        up_kbps=None,
+        down_kbps=None,
+        quota_bytes=0,
+        note=note[:200],
+    )
+    batch = vouchers.create_batch(session, spec=spec, created_by=user.username)
     return RedirectResponse(f"/api/v1/portal/voucher-batches/{batch.id}/print", status_code=303)

@@ -4,19 +4,16 @@ failures, ETA and pause / resume / cancel buttons (operators; CSRF-checked forms
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from ..api.deps import AppSettings, DbSession
-from ..auth.service import role_allows
-from ..campaigns import service
-from ..campaigns.deps import Payloads
-from ..campaigns.progress import campaign_progress
-from ..errors import ControllerError, PermissionDenied
-from ..web import csrf
-from .render import console_user, error_page, page_labels, render, to_login
+from ..errors import PermissionDenied
+from ..web import ConsoleOperator, ConsoleUser, CsrfToken, fmt_bytes, page_labels, render
+from . import service
+from .deps import Payloads
+from .progress import campaign_progress
 
 router = APIRouter(prefix="/console/campaigns", include_in_schema=False)
 REFRESH_S = 10  # pages of running campaigns reload themselves (no inline script under the CSP)
@@ -67,35 +64,21 @@ def labels(request: Request) -> Callable[[str], str]:
     return page_labels(request, LABELS)
 
 
-def fmt_bytes(value: float | None) -> str:
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if value and value >= scale:
-            return f"{value / scale:.1f} {unit}"
-    return f"{value or 0:.0f} B"
-
-
 @router.get("/")
-def campaign_list(request: Request, session: DbSession, settings: AppSettings) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
+def campaign_list(request: Request, user: ConsoleUser, session: DbSession, settings: AppSettings) -> Response:
     campaigns = service.list_campaigns(session)
     context = {"ct": labels(request), "campaigns": campaigns, "fmt_bytes": fmt_bytes}
     return render(request, "campaigns.html", context, settings=settings, user=user)
 
 
 @router.get("/{campaign_id}")
-def campaign_page(request: Request, campaign_id: int, session: DbSession, settings: AppSettings) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
-    try:
-        progress = campaign_progress(session, campaign_id=campaign_id)
-        failed, _total = service.list_devices(
-            session, campaign_id=campaign_id, state="failed", wave=None, limit=50, offset=0
-        )
-    except ControllerError as exc:
-        return error_page(request, exc, settings=settings, user=user)
+def campaign_page(
+    request: Request, campaign_id: int, user: ConsoleUser, session: DbSession, settings: AppSettings
+) -> Response:
+    progress = campaign_progress(session, campaign_id=campaign_id)
+    failed, _total = service.list_devices(
+        session, campaign_id=campaign_id, state="failed", wave=None, limit=50, offset=0
+    )
     context = {
         "ct": labels(request),
         "p": progress,
@@ -108,30 +91,21 @@ def campaign_page(request: Request, campaign_id: int, session: DbSession, settin
 
 @router.post("/{campaign_id}/{action}")
 def campaign_action(
-    request: Request,
     campaign_id: int,
     action: str,
+    user: ConsoleOperator,
+    _csrf: CsrfToken,
     session: DbSession,
-    settings: AppSettings,
     payloads: Payloads,
-    token: Annotated[str, Form(alias="csrf")] = "",
 ) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
-    try:
-        if not role_allows(user.role, "operator") or action not in ACTIONS:
-            raise PermissionDenied("operators may start, pause, resume or cancel campaigns")
-        if not csrf.valid(request, token, secret=settings.secret_key.get_secret_value()):
-            raise PermissionDenied("the form expired; reload the page and try again")
-        if action == "start":
-            service.start_campaign(session, payloads=payloads, campaign_id=campaign_id)
-        elif action == "pause":
-            service.pause_campaign(session, campaign_id=campaign_id, reason=f"paused by {user.username}")
-        elif action == "resume":
-            service.resume_campaign(session, campaign_id=campaign_id)
-        else:
-            service.cancel_campaign(session, campaign_id=campaign_id, user=user.username)
-    except ControllerError as exc:
-        return error_page(request, exc, settings=settings, user=user)
+    if action not in ACTIONS:
+        raise PermissionDenied("operators may start, pause, resume or cancel campaigns")
+    if action == "start":
+        service.start_campaign(session, payloads=payloads, campaign_id=campaign_id)
+    elif action == "pause":
+        service.pause_campaign(session, campaign_id=campaign_id, reason=f"paused by {user.username}")
+    elif action == "resume":
+        service.resume_campaign(session, campaign_id=campaign_id)
+    else:
+        service.cancel_campaign(session, campaign_id=campaign_id, user=user.username)
     return RedirectResponse(f"/console/campaigns/{campaign_id}", status_code=303)

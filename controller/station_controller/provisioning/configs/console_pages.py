@@ -10,17 +10,15 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..api.deps import AppSettings, DbSession
-from ..auth.service import role_allows
-from ..errors import ControllerError, NotFound, PermissionDenied
-from ..provisioning.configs import backups, state
-from ..provisioning.configs.render import latest_seq
-from ..provisioning.jobs.deps import Runner
-from ..provisioning.jobs.models import Job, JobDevice
-from ..provisioning.jobs.service import JobRequest, Selector, create_job
-from ..registry.service import get_device
-from ..web import csrf
-from .render import console_user, error_page, page_labels, render, to_login
+from ...api.deps import AppSettings, DbSession
+from ...errors import PermissionDenied
+from ...registry.service import get_device
+from ...web import ConsoleOperator, ConsoleUser, CsrfToken, page_labels, render
+from ..jobs.deps import Runner
+from ..jobs.models import Job, JobDevice
+from ..jobs.service import JobRequest, Selector, create_job
+from . import backups, state
+from .render import latest_seq
 
 router = APIRouter(prefix="/console/configs", include_in_schema=False)
 PER_PAGE = 100
@@ -76,11 +74,13 @@ def labels(request: Request) -> Callable[[str], str]:
 
 @router.get("/")
 def fleet_page(
-    request: Request, session: DbSession, settings: AppSettings, only: str = "", page: int = 1
+    request: Request,
+    user: ConsoleUser,
+    session: DbSession,
+    settings: AppSettings,
+    only: str = "",
+    page: int = 1,
 ) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
     page = max(page, 1)
     fleet = state.fleet_view(
         session, settings=settings, only=only, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
@@ -119,14 +119,10 @@ def recent_jobs(session: Session, *, device_id: str, limit: int = 10) -> list[di
 
 
 @router.get("/routers/{device_id}")
-def router_page(request: Request, device_id: str, session: DbSession, settings: AppSettings) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
-    try:
-        get_device(session, device_id=device_id)
-    except NotFound as exc:
-        return error_page(request, exc, settings=settings, user=user)
+def router_page(
+    request: Request, device_id: str, user: ConsoleUser, session: DbSession, settings: AppSettings
+) -> Response:
+    get_device(session, device_id=device_id)
     history = backups.list_backups(session, device_id=device_id, limit=100)
     row = state.get_state(session, device_id=device_id)
     jobs = recent_jobs(session, device_id=device_id)
@@ -146,45 +142,29 @@ def router_page(request: Request, device_id: str, session: DbSession, settings: 
 
 @router.post("/routers/{device_id}/run")
 def run_job(
-    request: Request,
     device_id: str,
+    user: ConsoleOperator,
+    _csrf: CsrfToken,
     session: DbSession,
     settings: AppSettings,
     runner: Runner,
-    token: Annotated[str, Form(alias="csrf")] = "",
     button: Annotated[str, Form()] = "",
 ) -> Response:
     """Start one config job on this router (operators), then show the page that follows its progress."""
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
-    try:
-        if not csrf.valid(request, token, secret=settings.secret_key.get_secret_value()):
-            raise PermissionDenied("the form expired; reload the page and try again")
-        if not role_allows(user.role, "operator") or button not in BUTTONS:
-            raise PermissionDenied(
-                f"starting config jobs needs the operator role; {user.username} is {user.role}"
-            )
-        action, dry_run = BUTTONS[button]
-        job_request = JobRequest(action=action, selector=Selector(device_ids=[device_id]), dry_run=dry_run)
-        create_job(
-            session, settings=settings, actions=runner.actions, request=job_request, user=user.username
-        )
-        runner.wake()
-    except ControllerError as exc:
-        return error_page(request, exc, settings=settings, user=user)
+    if button not in BUTTONS:
+        raise PermissionDenied(f"unknown config job {button!r}; use one of the page's buttons")
+    action, dry_run = BUTTONS[button]
+    job_request = JobRequest(action=action, selector=Selector(device_ids=[device_id]), dry_run=dry_run)
+    create_job(session, settings=settings, actions=runner.actions, request=job_request, user=user.username)
+    runner.wake()
     return RedirectResponse(f"/console/configs/routers/{device_id}", status_code=303)
 
 
 @router.get("/backups/{backup_id}")
-def backup_page(request: Request, backup_id: int, session: DbSession, settings: AppSettings) -> Response:
-    user = console_user(request, session)
-    if user is None:
-        return to_login(request)
-    try:
-        backup = backups.get_backup(session, backup_id=backup_id)
-    except NotFound as exc:
-        return error_page(request, exc, settings=settings, user=user)
+def backup_page(
+    request: Request, backup_id: int, user: ConsoleUser, session: DbSession, settings: AppSettings
+) -> Response:
+    backup = backups.get_backup(session, backup_id=backup_id)
     diff = backups.backup_diff(session, backup_id=backup_id)
     context = {"ct": labels(request), "backup": backup, "diff_lines": diff.splitlines()}
     return render(request, "config_backup.html", context, settings=settings, user=user)
