@@ -21,7 +21,7 @@ from .errors import ControllerError, RateLimited
 from .observability.routes import router as metrics_router
 from .plugins import Feature, Mount, discover_features, nav_links, template_dirs
 from .settings import Settings, get_settings
-from .web import html_error, install_features, is_console_page
+from .web import html_error, install_features, wants_html
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,9 @@ def build_api_router(features: list[Feature]) -> APIRouter:
 
 
 async def _controller_error(request: Request, exc: Exception) -> Response:
-    """JSON for the API; a console page's error is the console's HTML page (web/errors.py)."""
+    """JSON for the API; a console (or portal) page's error is an HTML page (web/errors.py)."""
     assert isinstance(exc, ControllerError)
-    if is_console_page(request):
+    if wants_html(request):
         return await run_in_threadpool(html_error, request, exc)  # may read the DB
     headers = {"retry-after": str(max(1, round(exc.retry_after_s)))} if isinstance(exc, RateLimited) else None
     return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)

@@ -19,7 +19,7 @@ from .deps import (
     OptionalConsoleUser,
     require_console_role,
 )
-from .errors import ErrorView, html_error, show_errors_with
+from .errors import ErrorView, html_error, show_errors_with, wants_html
 from .i18n import COMMON_LABELS, LabelTable
 from .pages import (
     CONSOLE_PREFIX,
@@ -67,4 +67,5 @@ __all__ = [
     "show_errors_with",
     "static_url",
     "to_login",
+    "wants_html",
 ]

@@ -14,9 +14,10 @@ from ...api.deps import AppSettings, DbSession, client_ip
 from ...commands.deps import Publisher
 from ...errors import ControllerError
 from ...settings import Settings
+from ...web import show_errors_with
 from .. import login
 from ..deps import Sms, VoucherLimiter
-from ..errors import LoginExpired
+from ..errors import LoginExpired, VoucherRejected
 from ..models import PendingLogin
 from ..service import Granted
 from ..tokens import form_token, form_token_ok
@@ -69,7 +70,6 @@ def _failure(
     **context: Any,
 ) -> Response:
     """Show the error on the login form while the pending login lives, else as a message page."""
-    session.rollback()
     try:
         return login_page(
             request, session, settings, token, lang, status_code=exc.status, error=exc, **context
@@ -117,16 +117,17 @@ def _guarded(
     action: Callable[[PendingLogin], Response],
     **context: Any,
 ) -> Response:
-    """Run one form action: form token first, then the action; domain errors become pages."""
+    """Run one form action: form token first, then the action; domain errors are shown on the form
+    (by the one HTML error handler, with a fresh session: see web/errors.py)."""
     lang = lang_of(request, lang)
     if not form_token_ok(_secret(settings), token, csrf):
         log.warning("portal form with a bad form token from %s", client_ip(request))
         return message(request, "login_expired", lang=lang, status_code=403)
-    try:
-        pending = login.load_pending(session, token=token)
-        return action(pending)
-    except ControllerError as exc:
-        return _failure(request, session, settings, token, lang, exc, **context)
+    show_errors_with(
+        request, lambda exc, fresh: _failure(request, fresh, settings, token, lang, exc, **context)
+    )
+    pending = login.load_pending(session, token=token)
+    return action(pending)
 
 
 @router.get("/")
@@ -143,21 +144,22 @@ def landing(
 ) -> Response:
     """The splash redirect's target: verify the router's HMAC, open a pending login, show the form."""
     lang = lang_of(request)
-    try:
-        token, _pending = login.start_native(
-            session,
-            settings=settings,
-            gw=gw[:64],
-            mac=mac[:32],
-            ip=ip[:45],
-            url=url,
-            ts=ts[:20],
-            sig=sig[:128],
-        )
-    except ControllerError as exc:
-        return message(
+    show_errors_with(
+        request,
+        lambda exc, _fresh: message(
             request, getattr(exc, "page", "error"), lang=lang, status_code=exc.status, detail=exc.detail
-        )
+        ),
+    )
+    token, _pending = login.start_native(
+        session,
+        settings=settings,
+        gw=gw[:64],
+        mac=mac[:32],
+        ip=ip[:45],
+        url=url,
+        ts=ts[:20],
+        sig=sig[:128],
+    )
     return login_page(request, session, settings, token, lang)
 
 
@@ -271,9 +273,8 @@ def voucher(
                 code=code[:32],
                 accepted_terms=accept_terms == "1",
             )
-        except ControllerError as exc:
-            if getattr(exc, "page", "") == "voucher_rejected":
-                limiter.failed(*keys)
+        except VoucherRejected:
+            limiter.failed(*keys)
             raise
         return _connected(request, pending, granted, language)
 
