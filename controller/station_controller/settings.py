@@ -177,6 +177,24 @@ class Settings(BaseSettings):
     campaign_starts_per_step: int = 200  # device starts (or cancels) per campaign per step
     campaign_broker_retry_s: float = 60.0  # a start that could not be published is retried after this
 
+    # --- Alerts: vmalert + Alertmanager, the controller's webhook and relays (issue 11; alerts/) ---
+    alerts_alertmanager_url: str = "http://127.0.0.1:9093"  # its API v2 (silences) and what make run starts
+    alerts_vmalert_url: str = "http://127.0.0.1:8880"  # what make run starts (its UI lists rule states)
+    alerts_webhook_token: SecretStr = SecretStr("")  # Alertmanager's bearer token; empty → webhooks refused
+    alerts_webhook_max_bytes: int = 256 * 1024  # a larger webhook body is refused (413)
+    alerts_generic_webhook_urls: list[str] = []  # Alertmanager posts its own JSON here directly
+    alerts_dingtalk_url: str = ""  # DingTalk group robot (https://oapi.dingtalk.com/robot/send?access_token=…)
+    alerts_dingtalk_secret: SecretStr = SecretStr("")  # the robot's 加签 secret (SEC…); empty → unsigned
+    alerts_wecom_url: str = ""  # WeCom group robot (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…)
+    alerts_sms_phones: list[str] = []  # critical alerts go to these numbers through the portal's SMS sender
+    alerts_notify_timeout_s: float = 5.0  # one relay post to a robot / one Alertmanager API call
+    alerts_eval_interval_s: float = 60.0  # vmalert evaluates every rule group this often
+    alerts_offline_after_s: float = 300.0  # DeviceOffline / PortalRouterUnreachable: telemetry silence
+    alerts_offline_for_s: float = 120.0  # ... held this long before firing (tolerance = both added)
+    alerts_group_wait_s: float = 30.0  # Alertmanager waits this long to batch a new group's alerts
+    alerts_group_interval_s: float = 300.0  # then sends a group's changes at most this often
+    alerts_repeat_interval_s: float = 4 * 3600.0  # a still-firing group is re-sent after this
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _proxy_addresses(cls, value: list[str]) -> list[str]:

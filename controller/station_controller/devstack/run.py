@@ -20,10 +20,11 @@ from .errors import DevstackError
 from .mosquitto import MosquittoService
 from .processes import ManagedProcess, http_ok, run_tool
 from .victoria import VictoriaService
+from .vmalert import start_alerting
 
 logger = logging.getLogger(__name__)
 
-SECRET_NAMES = ("STATION_SECRET_KEY", "STATION_MQTT_PASSWORD")
+SECRET_NAMES = ("STATION_SECRET_KEY", "STATION_MQTT_PASSWORD", "STATION_ALERTS_WEBHOOK_TOKEN")
 ADMIN_USERNAME = "admin"
 
 
@@ -66,6 +67,7 @@ class DevStack:
         try:
             self._start_broker()
             self._start_victoria()
+            self._stops.extend(start_alerting(self.settings, self.data_dir))  # alertmanager, vmalert
             self._prepare_registry()
             self._start_controller()
             self._start_agent()
