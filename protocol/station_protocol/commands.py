@@ -7,6 +7,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from . import bounds as b
 from . import codec as c
+from .spec import CommandSpec, EventSpec
 
 PING = "ping"
 REBOOT = "reboot"
@@ -44,3 +45,11 @@ class DiagnosticsOutput:
     disk_free_bytes: Optional[int] = c.optional(c.integer())
     controller_dns: Optional[Dict[str, Any]] = c.optional(c.tree(b.DETAIL))
     controller_tcp: Optional[Dict[str, Any]] = c.optional(c.tree(b.DETAIL))
+
+
+COMMAND_SPECS: Tuple[CommandSpec, ...] = (
+    CommandSpec(PING, None, PingOutput),
+    CommandSpec(REBOOT, c.Empty, RebootOutput),
+    CommandSpec(DIAGNOSTICS, c.Empty, DiagnosticsOutput),
+)
+EVENT_SPECS: Tuple[EventSpec, ...] = ()

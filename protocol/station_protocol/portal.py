@@ -11,6 +11,7 @@ from typing import Optional, Tuple
 
 from . import bounds as b
 from . import codec as c
+from .spec import CommandSpec, EventSpec
 
 ALLOW = "portal.allow"
 REVOKE = "portal.revoke"
@@ -135,3 +136,15 @@ class Accounting:
     """Body of ``portal.accounting``: counters of up to a chunk of live sessions."""
 
     sessions: Tuple[SessionCounters, ...] = c.spec(c.items(SessionCounters, MAX_SESSIONS))
+
+
+COMMAND_SPECS: Tuple[CommandSpec, ...] = (
+    CommandSpec(ALLOW, AllowArgs, AllowOutput),
+    CommandSpec(REVOKE, RevokeArgs, RevokeOutput),
+    CommandSpec(EXTEND, ExtendArgs, ExtendOutput),
+    CommandSpec(SESSIONS, c.Empty, SessionsOutput),
+)
+EVENT_SPECS: Tuple[EventSpec, ...] = (
+    EventSpec(ACCOUNTING, Accounting),
+    EventSpec(SESSION_ENDED, SessionEnded),
+)

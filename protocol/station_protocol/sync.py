@@ -10,6 +10,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from . import bounds as b
 from . import codec as c
+from .spec import CommandSpec, EventSpec
 
 SYNC = "content.sync"
 CANCEL = "content.cancel"
@@ -110,3 +111,15 @@ class Failed:
     reason: str = c.spec(c.token(32))
     detail: str = c.spec(lambda d, k, w: str(c.opt(c.line(2048))(d, k, w) or ""))
     retryable: bool = c.spec(c.boolean())
+
+
+COMMAND_SPECS: Tuple[CommandSpec, ...] = (
+    CommandSpec(SYNC, SyncArgs, JobSummary),
+    CommandSpec(CANCEL, CancelArgs, CancelOutput),
+    CommandSpec(STATUS, c.Empty, StatusOutput),
+)
+EVENT_SPECS: Tuple[EventSpec, ...] = (
+    EventSpec(PROGRESS, Progress),
+    EventSpec(DONE, Done),
+    EventSpec(FAILED, Failed),
+)
