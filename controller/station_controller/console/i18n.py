@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from ..web.i18n import Translator, table_translator
+from ..web.i18n import Translator, console_translator
 
-# key → (zh-CN, English)
+# key → (zh-CN, English); the shared ones (menu, login form, errors, common nouns) are web.i18n.COMMON_LABELS
 MESSAGES: dict[str, tuple[str, str]] = {
-    "app": ("站点运维控制台", "Station Fleet console"),
-    "login": ("登录", "Log in"),
-    "logout": ("退出", "Log out"),
-    "username": ("用户名", "Username"),
-    "password": ("密码", "Password"),
     "login_failed": ("用户名或密码错误", "Wrong username or password"),
     "login_rate_limited": ("登录失败次数过多，请稍后再试", "Too many failed logins; wait a minute and retry"),
-    "csrf_failed": ("表单已过期，请刷新页面后重试", "The form expired; reload the page and try again"),
     "stations": ("站点列表", "Stations"),
-    "station": ("站点", "Station"),
-    "device": ("设备", "Device"),
-    "devices": ("设备", "Devices"),
-    "region": ("区域", "Region"),
     "region_hint": ("区域路径，如 河南省/南阳市", "Region path, e.g. 河南省/南阳市"),
     "tag": ("标签", "Tag"),
     "tags": ("标签", "Tags"),
-    "role": ("角色", "Role"),
     "role_stb": ("机顶盒", "set-top box"),
     "role_router": ("路由器", "router"),
     "state": ("在线状态", "Presence"),
-    "online": ("在线", "online"),
-    "offline": ("离线", "offline"),
     "all": ("全部", "all"),
     "agent_version": ("代理版本", "Agent version"),
     "search": ("搜索", "Search"),
@@ -36,13 +23,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reset": ("重置", "Reset"),
     "code": ("编码", "Code"),
     "name": ("名称", "Name"),
-    "status": ("状态", "Status"),
     "last_seen": ("最后在线", "Last seen"),
     "never": ("从未", "never"),
     "total": ("共", "total"),
     "page": ("页", "page"),
-    "prev": ("上一页", "Previous"),
-    "next": ("下一页", "Next"),
     "no_results": ("没有符合条件的设备", "No devices match these filters"),
     "latest_values": ("最新数据", "Latest values"),
     "cpu": ("CPU", "CPU"),
@@ -67,12 +51,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "mac": ("MAC", "MAC"),
     "commands": ("命令记录", "Command history"),
     "send_command": ("发送命令", "Send command"),
-    "command": ("命令", "Command"),
     "cmd_ping": ("连通测试 (ping)", "ping"),
     "cmd_diagnostics": ("诊断 (diagnostics)", "diagnostics"),
     "cmd_reboot": ("重启 (reboot)", "reboot"),
     "send": ("发送", "Send"),
-    "created_at": ("时间", "Time"),
     "created_by": ("发起人", "By"),
     "result": ("结果", "Result"),
     "no_commands": ("暂无命令", "No commands yet"),
@@ -84,15 +66,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "revoked_done": ("设备凭据已吊销", "Device credentials revoked"),
     "reissued_done": ("新的注册令牌（只显示一次）：", "New enrollment token (shown once):"),
     "viewer_note": ("只读账号：无法发送命令", "Read-only account: commands are not available"),
-    "not_found": ("未找到", "Not found"),
-    "forbidden": ("无权限执行此操作", "Your role does not allow this action"),
-    "error": ("出错了", "Something went wrong"),
-    "back": ("返回站点列表", "Back to stations"),
-    "language": ("English", "中文"),
-    "updated": ("自动刷新", "auto-refresh"),
 }
 
 
 def translator(lang: str) -> Translator:
-    """A ``t(key)`` over the console's labels for templates."""
-    return table_translator(MESSAGES, lang)
+    """A ``t(key)`` over the web kit's common labels and the console's own."""
+    return console_translator(lang, MESSAGES)
