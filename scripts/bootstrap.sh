@@ -7,11 +7,16 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   mosquitto mosquitto-clients victoria-metrics postgresql chromium fonts-noto-cjk
   nftables iproute2 rsync openssh-server python3-venv wrk
-  rauc casync ffmpeg prometheus-alertmanager dbus squashfs-tools
+  rauc casync ffmpeg prometheus-alertmanager dbus squashfs-tools npm
 )
 DEV_TOOLS=(ruff mypy pytest pytest-timeout playwright types-psutil httpx2 pyyaml hypothesis import-linter)
 VENV=.venv
 STAMP="$VENV/.bootstrap-stamp"
+# Apache ECharts (Apache-2.0) from the npm registry, pinned by version and tarball sha256; the controller
+# serves it at /console/charts/ (controller/station_controller/charts/, docs/monitoring.md "Charts").
+ECHARTS_VERSION=5.6.0
+ECHARTS_SHA256=e1b82487dd7f8d9f0438eec1f1433051148e0095ac7a15d4db890afda45cf610
+ECHARTS_DIR=controller/station_controller/charts/vendor
 
 missing_packages() {
   local pkg
@@ -69,5 +74,20 @@ install_venv() {
   echo "bootstrap: $VENV ready"
 }
 
+install_echarts() {
+  [[ -f "$ECHARTS_DIR/echarts.min.js" && "$(cat "$ECHARTS_DIR/VERSION" 2>/dev/null)" == "$ECHARTS_VERSION" ]] && return 0
+  command -v npm >/dev/null || { echo "bootstrap: npm missing (Debian package npm)" >&2; exit 1; }
+  local tmp
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "echarts@$ECHARTS_VERSION" >/dev/null)
+  echo "$ECHARTS_SHA256  $tmp/echarts-$ECHARTS_VERSION.tgz" | sha256sum --check --quiet
+  tar -xzf "$tmp/echarts-$ECHARTS_VERSION.tgz" -C "$tmp" package/dist/echarts.min.js package/LICENSE package/NOTICE
+  install -m 0644 "$tmp/package/dist/echarts.min.js" "$tmp/package/LICENSE" "$tmp/package/NOTICE" "$ECHARTS_DIR/"
+  echo "$ECHARTS_VERSION" >"$ECHARTS_DIR/VERSION"
+  rm -rf "$tmp"
+  echo "bootstrap: ECharts $ECHARTS_VERSION in $ECHARTS_DIR"
+}
+
 install_packages
 install_venv
+install_echarts

@@ -87,12 +87,13 @@ def wait_for_values(page: Page, device_id: str) -> None:
 
 
 def wait_for_chart_line(page: Page, device_id: str) -> None:
-    """Poll (bounded) for a drawn rx line; reloads so each try asks the history API afresh."""
+    """Poll (bounded) for a drawn rx line (ECharts' SVG, rx points counted by chart.js); reloads so
+    each try asks the history API afresh."""
     chart = f'[data-testid="chart-{device_id}"]'
     deadline = time.monotonic() + CHART_TIMEOUT_S
     while True:
-        page.wait_for_selector(f"{chart} svg.linechart")
-        if page.locator(f"{chart} path.line.rx").count():
+        page.wait_for_selector(f'{chart} [data-chart-ready="1"] svg path', state="attached")
+        if int(page.locator(chart).get_attribute("data-rx-points") or 0) > 0:
             return
         if time.monotonic() > deadline:
             pytest.fail(f"no rx line in the bandwidth chart of {device_id} after {CHART_TIMEOUT_S:.0f} s")
