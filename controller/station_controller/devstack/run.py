@@ -17,6 +17,7 @@ from ..broker import BrokerAccount, hash_password
 from ..enrollment.broker_sync import controller_accounts
 from ..settings import Settings
 from .errors import DevstackError
+from .hls import start_demo_stream
 from .mosquitto import MosquittoService
 from .processes import ManagedProcess, http_ok, run_tool
 from .victoria import VictoriaService
@@ -71,6 +72,7 @@ class DevStack:
             self._prepare_registry()
             self._start_controller()
             self._start_agent()
+            self._stops.extend(start_demo_stream(self.settings, self.data_dir))  # live HLS + demo probe
         except BaseException:
             self.stop()
             raise
