@@ -29,7 +29,7 @@ from .templating import make_templates
 CONSOLE_PREFIX = "/console"
 LOGIN_PATH = "/console/login"
 # Where a user lands after logging in (and when ``next`` is missing or unsafe): one constant to change.
-LANDING_PATH = "/console/"
+LANDING_PATH = "/console/overview/"  # the overview feature (overview/console_pages.py)
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 templates = make_templates([TEMPLATE_DIR])

@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from station_controller.web import LANDING_PATH
+
 Login = Callable[..., Any]
 Csrf = Callable[[str], str]
 
@@ -78,7 +80,7 @@ def test_next_only_follows_console_paths(client: TestClient, csrf_from: Csrf, pa
         data={"csrf": token, "username": "ops", "password": password, "next": "//evil.example/x"},
     )
     assert response.status_code == 303
-    assert response.headers["location"] == "/console/"
+    assert response.headers["location"] == LANDING_PATH
 
 
 def test_next_returns_to_the_wanted_page(client: TestClient, csrf_from: Csrf, password: str) -> None:

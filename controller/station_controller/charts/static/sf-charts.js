@@ -1,6 +1,7 @@
 // Station Fleet charts: a thin wrapper over Apache ECharts (window.echarts, /console/charts/echarts.min.js).
 // SFCharts.timeLine(el, {series: [{name, points: [[ms, value], ...]}], unit, rangeMs})
-// SFCharts.bars(el, {categories: [...], series: [{name, values: [...], stack, color}], unit, horizontal})
+// SFCharts.bars(el, {categories: [...], series: [{name, values: [...], stack, color}], unit, horizontal,
+//   integer})  (integer: counts, whole-number ticks)
 // Calling either again on the same element updates the chart in place. After each draw the element
 // gets data-chart-ready="1" and data-chart-points="<number of points drawn>" (tests and live pages
 // read them). Rendered as SVG so text stays crisp and the page needs no canvas permission.
@@ -68,7 +69,7 @@
     var unit = opts.unit || "";
     var points = 0;
     var category = { type: "category", data: opts.categories || [], axisLabel: { interval: 0 } };
-    var value = { type: "value", min: 0, axisLabel: { formatter: function (v) { return format(unit, v); } } };
+    var value = { type: "value", min: 0, minInterval: opts.integer ? 1 : 0, axisLabel: { formatter: function (v) { return format(unit, v); } } };
     var series = (opts.series || []).map(function (s, i) {
       points += s.values.length;
       return {
