@@ -4,8 +4,10 @@ reads is one the controller really writes (ingest line protocol) or exposes (/me
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -13,6 +15,7 @@ from station_controller.devstack.errors import ServiceStartError, ToolFailed
 from station_controller.devstack.vmalert import RULES_DIR, RuleTuning, dry_run, offline_tuning, render_rules
 from station_controller.observability.metrics import COUNTERS, LABELED, PROM_NAMES
 from station_controller.tsdb.lineproto import TELEMETRY_FLOAT_FIELDS, TELEMETRY_INT_FIELDS
+from tests.support import VictoriaHandle, wait_until
 
 REQUIRED = {
     "DeviceOffline",
@@ -99,3 +102,25 @@ def test_tuning_rewrites_the_last_threshold_and_for(tmp_path: Path) -> None:
     assert rule["for"] == "0s"
     with pytest.raises(ServiceStartError):
         render_rules(tmp_path, tuning={"NoSuchRule": RuleTuning(1)})
+
+
+def test_lesson_rule_fires_for_a_rebuffering_stb_only(victoria: VictoriaHandle) -> None:
+    now_ms = int(time.time() * 1000)
+    lines = []
+    for device, stall_per_min in (("rule-poor", 6.0), ("rule-good", 0.2)):  # 10 % vs 0.3 % rebuffering
+        for m in range(9):
+            stall, play = stall_per_min * m, (60 - stall_per_min) * m
+            lines.append(f"stream,device={device},source=probe,lesson=L9 stall_s={stall},play_s={play} "
+                         f"{now_ms - (8 - m) * 60_000}")  # fmt: skip
+    httpx.post(
+        f"{victoria.url}/write", params={"precision": "ms"}, content="\n".join(lines)
+    ).raise_for_status()
+    rules = {str(r["alert"]): r for path in RULES_DIR.glob("*.yml") for r in _rules(path)}
+    expr = str(rules["LessonQualityPoor"]["expr"])
+    firing = wait_until(
+        lambda: {r["metric"].get("device") for r in victoria.query(expr)} & {"rule-poor", "rule-good"},
+        timeout=30,
+        interval=0.5,
+        message="lesson rule evaluated over the written points",
+    )
+    assert firing == {"rule-poor"}
