@@ -28,6 +28,7 @@ from .state import StateStore
 from .system_metrics import PsutilMetrics, SystemMetrics
 from .telemetry import TelemetryBuilder, TelemetryReporter
 from .tunables import Tunables
+from .update.build import birth_extra, with_update
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def read_boot_id(path: Path = BOOT_ID_PATH) -> str:
         return "unknown"
 
 
+@with_update  # every role also gets firmware.* and its worker (update/build.py, docs/firmware.md)
 def build_role(
     cfg: AgentConfig, role: str, *, device_id: str, store: StateStore, outbox: Outbox
 ) -> RoleParts:
@@ -170,6 +172,7 @@ class Agent:
             capabilities=self.capabilities,
             hardware=dict(self._hardware),
             config_version=self.desired.applied_version,
+            **birth_extra(),  # agent_slot, last_update, os_version, os_slot under the launcher
         )
 
     def route(self, topic_name: str, payload: bytes, received_ms: Optional[int] = None) -> None:

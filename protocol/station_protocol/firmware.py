@@ -16,6 +16,7 @@ from . import codec as c
 from . import fields as f
 from .content import check_name, check_path, key_id_of
 from .errors import MalformedMessage
+from .spec import CommandSpec, EventSpec
 
 FORMAT = "station-firmware/1"
 # Signed bytes start with this line: a signature made for another document type (content manifests,
@@ -427,11 +428,8 @@ __all__ = [
 ]
 
 
-def _specs() -> Tuple[Tuple[Any, ...], Tuple[Any, ...]]:
-    from .contract import CommandSpec, EventSpec
-
-    commands = (CommandSpec(UPDATE, UpdateArgs, UpdateAccepted), CommandSpec(STATUS, c.Empty, StatusOutput))
-    return commands, (EventSpec(PROGRESS, Progress),)
-
-
-COMMAND_SPECS, EVENT_SPECS = _specs()
+COMMAND_SPECS: Tuple[CommandSpec, ...] = (
+    CommandSpec(UPDATE, UpdateArgs, UpdateAccepted),
+    CommandSpec(STATUS, c.Empty, StatusOutput),
+)
+EVENT_SPECS: Tuple[EventSpec, ...] = (EventSpec(PROGRESS, Progress),)
