@@ -197,6 +197,8 @@ def _say_ready(stack: DevStack) -> None:
         f"  console:  {s.public_url}/\n"
         f"  login:    {ADMIN_USERNAME} / {admin}   (also in {stack.data_dir / 'admin-password.txt'})\n"
         f"  MQTT:     {s.mqtt_host}:{s.mqtt_port}   VictoriaMetrics: {s.tsdb_url}\n"
+        f"  alerts:   {s.public_url}/console/alerts/   vmalert: {s.alerts_vmalert_url}"
+        f"   Alertmanager: {s.alerts_alertmanager_url}\n"
         f"  logs:     {stack.logs}/ and {stack.data_dir / 'broker' / 'mosquitto.log'}\n"
         f"Press Ctrl-C to stop.\n"
     )
