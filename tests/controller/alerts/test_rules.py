@@ -124,3 +124,61 @@ def test_lesson_rule_fires_for_a_rebuffering_stb_only(victoria: VictoriaHandle) 
         message="lesson rule evaluated over the written points",
     )
     assert firing == {"rule-poor"}
+
+
+def _write(victoria: VictoriaHandle, lines: list[str]) -> None:
+    httpx.post(
+        f"{victoria.url}/write", params={"precision": "ms"}, content="\n".join(lines)
+    ).raise_for_status()
+
+
+def _firing(victoria: VictoriaHandle, alert: str, devices: set[str]) -> set[str]:
+    rules = {str(r["alert"]): r for path in RULES_DIR.glob("*.yml") for r in _rules(path)}
+    expr = str(rules[alert]["expr"])
+    return wait_until(
+        lambda: {r["metric"].get("device") for r in victoria.query(expr)} & devices,
+        timeout=30,
+        interval=0.5,
+        message=f"{alert} evaluated over the written points",
+    )
+
+
+def _event(device: str, name: str, severity: str, minutes_ago: float) -> str:
+    ts = int(time.time() * 1000 - minutes_ago * 60_000)
+    return f"event,device={device},role=stb,name={name},severity={severity} count=1i {ts}"
+
+
+def test_content_sync_stalled_needs_old_progress_no_recent_progress_and_no_end(
+    victoria: VictoriaHandle,
+) -> None:
+    lines = [_event(d, "content.progress", "info", 90) for d in ("cs-stalled", "cs-moving", "cs-done")]
+    lines.append(_event("cs-moving", "content.progress", "info", 2))
+    lines.append(_event("cs-done", "content.done", "info", 80))
+    _write(victoria, lines)
+    assert _firing(victoria, "ContentSyncStalled", {"cs-stalled", "cs-moving", "cs-done"}) == {"cs-stalled"}
+
+
+def test_firmware_rule_fires_on_error_or_warning_progress_only(victoria: VictoriaHandle) -> None:
+    _write(
+        victoria,
+        [
+            _event("fw-rolled", "firmware.progress", "error", 1),
+            _event("fw-rolled", "firmware.progress", "error", 0.5),
+            _event("fw-ok", "firmware.progress", "info", 1),
+            _event("fw-ok", "firmware.progress", "info", 0.5),
+        ],
+    )
+    assert _firing(victoria, "FirmwareRolledBack", {"fw-rolled", "fw-ok"}) == {"fw-rolled"}
+
+
+def test_wan_saturated_only_at_its_weekly_peak_above_one_megabit(victoria: VictoriaHandle) -> None:
+    now_ms = int(time.time() * 1000)
+    lines = []
+    for device, peak, recent in (("wan-full", 8e6, 7.9e6), ("wan-calm", 8e6, 2e6), ("wan-tiny", 5e5, 5e5)):
+        lines.append(f"iface,device={device},role=router,iface=wan rx_bps={peak} {now_ms - 3 * 3600_000}")
+        lines += [
+            f"iface,device={device},role=router,iface=wan rx_bps={recent} {now_ms - s * 1000}"
+            for s in range(0, 240, 30)
+        ]
+    _write(victoria, lines)
+    assert _firing(victoria, "WanLinkSaturated", {"wan-full", "wan-calm", "wan-tiny"}) == {"wan-full"}
