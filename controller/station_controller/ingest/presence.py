@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from station_protocol import Birth, Death, InterfaceCounters, Telemetry
 
 from ..observability.metrics import IngestStats
+from ..registry.birth import firmware_columns
 from ..registry.bounded import bounded_json, clean_text, int_or_none
 
 log = logging.getLogger(__name__)
@@ -242,6 +243,7 @@ def _birth_columns(birth: Birth) -> Row:
     config_version = int_or_none(birth.config_version)
     if config_version is not None:
         columns["reported_config_version"] = config_version
+    columns.update(firmware_columns(birth))
     return columns
 
 

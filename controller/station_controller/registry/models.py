@@ -129,6 +129,12 @@ class Device(Base):
     session: Mapped[int | None] = mapped_column(Integer)
     hardware: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     capabilities: Mapped[list[str] | None] = mapped_column(JSON)
+    # Firmware state from the birth (docs/firmware.md): the running agent slot, the OS version and slot,
+    # and the last finished update (station_protocol.firmware.LastUpdate fields).
+    agent_slot: Mapped[str | None] = mapped_column(String(8))
+    os_version: Mapped[str | None] = mapped_column(String(64), index=True)
+    os_slot: Mapped[str | None] = mapped_column(String(64))
+    last_update: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     latest: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # last telemetry body
     latest_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     desired_config_version: Mapped[int] = mapped_column(Integer, default=0)
