@@ -1,7 +1,8 @@
-"""Bytes on the wire: our chunked sync vs ``rsync --stats`` (daemon on loopback, with and without -z).
+"""Bytes on the wire: our sync (format 2) vs ``rsync`` (daemon, with and without -z) vs ``casync``.
 
-Both tools go through the same counting TCP proxy, so each figure is every byte both directions
-(payload, protocol headers; not TCP/IP headers). Run: ``.venv/bin/python bench/content_delta.py``
+Every tool goes through the same kind of counting TCP proxy in the same run, so each figure is every
+byte both directions (payload, protocol headers; not TCP/IP headers). Each synced tree is compared
+with the source byte for byte. Run: ``.venv/bin/python bench/content_delta.py``
 (``--big-mib 1024`` for the 1 GiB file of the issue; default 256 MiB to keep the run short).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import filecmp
 import json
 import platform
 import random
@@ -132,7 +134,7 @@ def _edit(path: Path, fn: Callable[[bytes], bytes]) -> None:
     path.write_bytes(fn(data))
 
 
-def mutations(rng: random.Random) -> dict[str, Callable[[Path], None]]:
+def mutations(rng: random.Random) -> dict[str, Callable[[Path], None]]:  # noqa: C901 - one closure per row
     def replace_5pct(d: Path) -> None:
         files = sorted(p for p in d.rglob("*") if p.is_file() and p.name != "archive.bin")
         for p in rng.sample(files, max(1, len(files) * 5 // 100)):
@@ -170,6 +172,28 @@ def mutations(rng: random.Random) -> dict[str, Callable[[Path], None]]:
         p.unlink()
         p.write_bytes(rng.randbytes(size))
 
+    def reencode_intro(d: Path) -> None:
+        def fn(b: bytes) -> bytes:
+            intro = len(b) // 10
+            return rng.randbytes(intro * 6 // 5) + b[intro:]  # a new, longer intro; the rest re-muxed as is
+
+        _edit(d / "video" / "v05.mp4", fn)
+
+    def html_one_line(d: Path) -> None:
+        for p in sorted((d / "lessons").glob("*.html")):
+
+            def fn(b: bytes) -> bytes:
+                at = b.find(b"</p>\n", len(b) // 2) + 5
+                return (
+                    b[:at]
+                    + b"<p class='c1'>"
+                    + " ".join(rng.choices(WORDS, k=12)).encode()
+                    + b"</p>\n"
+                    + b[at:]
+                )
+
+            _edit(p, fn)
+
     return {
         "no change": lambda d: None,
         "5 % of files replaced": replace_5pct,
@@ -179,6 +203,8 @@ def mutations(rng: random.Random) -> dict[str, Callable[[Path], None]]:
         "20 % of files renamed": rename_20pct,
         "2-byte edit (big file)": two_bytes,
         "a video fully replaced": replace_video,
+        "lesson video re-encoded with a new intro": reencode_intro,
+        "300 HTML pages, one line added to each": html_one_line,
     }
 
 
@@ -245,7 +271,7 @@ def run_ours(device_base: Path, url: str, version: str, work: Path) -> dict[str,
         sink=Sink(),
     )
     job = job_from_args(
-        {"bundle": "bench", "version": version, "manifest_url": f"{url}/bundles/bench/{version}.json.gz",
+        {"bundle": "bench", "version": version, "manifest_url": f"{url}/bundles/bench/{version}.snap",
          "budget_bytes": 1 << 40, "job_id": version},
         version,
     )  # fmt: skip
@@ -255,6 +281,39 @@ def run_ours(device_base: Path, url: str, version: str, work: Path) -> dict[str,
     if Sink.last.get("name") != "content.done":
         raise RuntimeError(f"sync of {version} failed: {Sink.last}")
     return Sink.last
+
+
+def same_tree(a: Path, b: Path) -> bool:
+    """Byte-for-byte equal regular files, same relative paths."""
+
+    def files(root: Path) -> dict[str, Path]:
+        return {
+            p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file() and not p.is_symlink()
+        }
+
+    fa, fb = files(a), files(b)
+    if fa.keys() != fb.keys():
+        return False
+    return all(filecmp.cmp(fa[k], fb[k], shallow=False) for k in fa)
+
+
+def run_casync(work: Path, new: Path, base: Path, version: str, url: str) -> Path:
+    """``casync make`` of the new tree into one store, then ``casync extract --seed`` over HTTP."""
+    ca = work / "ca"
+    ca.mkdir(exist_ok=True)
+    subprocess.run(  # noqa: S603 - fixed argv
+        ["casync", "make", f"--store={ca}/store.castr", f"{ca}/{version}.caidx", str(new)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    dst = work / "ca-dst"
+    shutil.rmtree(dst, ignore_errors=True)
+    argv = ["casync", "extract", f"--store={url}/store.castr/", f"--seed={base}"]
+    subprocess.run([*argv, f"{url}/{version}.caidx", str(dst)], check=True, capture_output=True)  # noqa: S603
+    return dst
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
 
 
 def main() -> int:
@@ -269,6 +328,14 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _serve(root: Path) -> tuple[CountingProxy, str]:
+    server = RangeServer(("127.0.0.1", 0), root)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    proxy = CountingProxy(("127.0.0.1", server.server_address[1]))
+    proxy.start()
+    return proxy, f"http://127.0.0.1:{proxy.port}"
+
+
 def _bench(work: Path, big_mib: int, json_out: str | None) -> int:
     base = work / "base"
     make_corpus(base, big_mib)
@@ -276,12 +343,12 @@ def _bench(work: Path, big_mib: int, json_out: str | None) -> int:
     key_dir = work / "keys"
     key_id, _ = signing.create_key(key_dir)
     store = ChunkStore(work / "store")
-    publish_dir(base, store=store, key_dir=key_dir, key_id=key_id, bundle="bench", version="base", seq=1)
-    server = RangeServer(("127.0.0.1", 0), store.root)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    http_proxy = CountingProxy(("127.0.0.1", server.server_address[1]))
-    http_proxy.start()
-    url = f"http://127.0.0.1:{http_proxy.port}"
+    base_m = publish_dir(
+        base, store=store, key_dir=key_dir, key_id=key_id, bundle="bench", version="base", seq=1
+    )
+    http_proxy, url = _serve(store.root)
+    (work / "ca").mkdir()
+    ca_proxy, ca_url = _serve(work / "ca")
     device_base = work / "device-base"
     (device_base / "trusted-keys").mkdir(parents=True)
     shutil.copy(key_dir / f"{key_id}.pub", device_base / "trusted-keys")
@@ -301,35 +368,59 @@ def _bench(work: Path, big_mib: int, json_out: str | None) -> int:
         subprocess.run(["cp", "-al", str(base), str(new)], check=True)
         mutate(new)
         version = f"m{seq}"
+        before = {d: _dir_bytes(store.root / d) for d in ("chunks", "objects", "packs")}
+        t0 = time.monotonic()
         publish_dir(
-            new, store=store, key_dir=key_dir, key_id=key_id, bundle="bench", version=version, seq=seq
-        )
+            new, store=store, key_dir=key_dir, key_id=key_id, bundle="bench", version=version, seq=seq,
+            delta_from=[base_m],
+        )  # fmt: skip
+        publish_s = time.monotonic() - t0
+        grown = {d: _dir_bytes(store.root / d) - v for d, v in before.items()}
         ours = run_ours(device_base, url, version, work)
         ours_wire = http_proxy.take()
+        ok_ours = same_tree(work / "device" / "bundles" / "bench" / "current", new)
+        ca_proxy.take()
+        ca_dst = run_casync(work, new, base, version, ca_url)
+        ca_wire = ca_proxy.take()
+        ok_ca = same_tree(ca_dst, new)
         daemon, port = rsync_daemon(work, new)
         proxy = CountingProxy(("127.0.0.1", port))
         proxy.start()
         try:
             r_stats, _ = run_rsync(base, proxy.port, work, compress=False)
             r_wire = proxy.take()
+            ok_r = same_tree(work / "rsync-dst", new)
             rz_stats, _ = run_rsync(base, proxy.port, work, compress=True)
             rz_wire = proxy.take()
+            ok_rz = same_tree(work / "rsync-dst", new)
         finally:
             daemon.terminate()
             daemon.wait()
-        row = {"change": name, "ours": ours_wire, "ours_chunks": ours["bytes_wire"], "rsync": r_wire,
-               "rsync_stats": r_stats, "rsync_z": rz_wire, "rsync_z_stats": rz_stats}  # fmt: skip
+        row = {"change": name, "ours": ours_wire, "ours_bytes_wire": ours["bytes_wire"], "rsync": r_wire,
+               "rsync_stats": r_stats, "rsync_z": rz_wire, "rsync_z_stats": rz_stats, "casync": ca_wire,
+               "identical": {"ours": ok_ours, "rsync": ok_r, "rsync_z": ok_rz, "casync": ok_ca},
+               "publish_s": round(publish_s, 2), "store_growth": grown}  # fmt: skip
         rows.append(row)
         ok = "yes" if ours_wire <= min(r_wire, rz_wire) else "NO"
+        same = "ok" if all(row["identical"].values()) else f"MISMATCH {row['identical']}"
         sys.stdout.write(
-            f"{name:<40} ours {ours_wire:>12,}  rsync {r_wire:>12,}  "
-            f"rsync -z {rz_wire:>12,}  ours<=both {ok}\n"
+            f"{name:<42} ours {ours_wire:>12,}  rsync {r_wire:>12,}  rsync -z {rz_wire:>12,}  "
+            f"casync {ca_wire:>12,}  ours<=both {ok}  trees {same}  publish {publish_s:.1f}s  "
+            f"new chunks {grown['chunks']:,} objects {grown['objects']:,} packs {grown['packs']:,}\n"
         )
+        sys.stdout.flush()
     if json_out:
         Path(json_out).write_text(
-            json.dumps({"total_bytes": total, "big_mib": big_mib, "rows": rows}, indent=1)
+            json.dumps(
+                {"total_bytes": total, "big_mib": big_mib, "machine": _machine(), "rows": rows}, indent=1
+            )
         )
     return 0
+
+
+def _machine() -> dict[str, Any]:
+    return {"cpu": platform.processor() or platform.machine(), "nproc": __import__("os").cpu_count(),
+            "python": platform.python_version(), "kernel": platform.release()}  # fmt: skip
 
 
 if __name__ == "__main__":

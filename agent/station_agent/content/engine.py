@@ -9,7 +9,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Protocol
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 from station_protocol.content import ChunkRef, Manifest
 
@@ -19,11 +19,22 @@ from .job import JobBook, SyncJob
 from .local import ContentTree
 from .pacing import TokenBucket
 from .progress import Progress
-from .transfer import ChunkFetcher, Throttled, TransferSettings, Wait, WindowClosed, throttle_delay, throttled
-from .verify import load_pinned_keys, verify_document
+from .transfer import (
+    ChunkFetcher,
+    Piece,
+    Throttled,
+    TransferSettings,
+    Wait,
+    WindowClosed,
+    throttle_delay,
+    throttled,
+)
+from .v2 import SnapshotSync
+from .verify import load_pinned_keys, verify_document, verify_snapshot
 
 log = logging.getLogger(__name__)
 MANIFEST_MAX = 256 * 1024 * 1024
+SNAPSHOT_SUFFIX = ".snap"  # format 2 (docs/content.md §2b); .json/.json.gz is format 1
 
 
 def _gunzip(data: bytes) -> bytes:
@@ -57,6 +68,7 @@ class Plan:
     seeds: Dict[str, Any]
     seed_files: Dict[str, Path]
     reused_bytes: int
+    spooled: List[str] = field(default_factory=list)  # format 2 objects fetched into the spool
 
 
 class SyncEngine:
@@ -180,10 +192,14 @@ class SyncEngine:
         self._set_state(job, "running")
         self._wait_window(job, stop, None)
         document = self._fetch_manifest(job, stop)
-        manifest = verify_document(document, load_pinned_keys(self.tree.keys_dir))
+        spooled: List[str] = []
+        if job.manifest_url.endswith(SNAPSHOT_SUFFIX):
+            manifest, spooled = self._resolve_snapshot(job, stop, document)
+        else:
+            manifest = verify_document(document, load_pinned_keys(self.tree.keys_dir))
         if (manifest.bundle, manifest.version) != (job.bundle, job.version):
             raise ManifestRejected("manifest_invalid", f"manifest is {manifest.bundle} {manifest.version}")
-        self._check_downgrade(job, manifest)
+        self._check_downgrade(job, manifest.seq)
         seeds, seed_files = self.tree.seeds()
         needed: Dict[str, ChunkRef] = {}
         reused = 0
@@ -196,7 +212,7 @@ class SyncEngine:
                     reused += ref.size
                 else:
                     needed.setdefault(ref.sha256, ref)
-        plan = Plan(manifest, document, list(needed.values()), seeds, seed_files, reused)
+        plan = Plan(manifest, document, list(needed.values()), seeds, seed_files, reused, spooled)
         self._check_budget(job, plan)
         self._check_disk(manifest, plan)
         return plan
@@ -247,11 +263,77 @@ class SyncEngine:
         self._book.save(job)
         return _gunzip(data) if data[:2] == b"\x1f\x8b" else data
 
-    def _check_downgrade(self, job: SyncJob, manifest: Manifest) -> None:
+    def _check_downgrade(self, job: SyncJob, seq: int) -> None:
         active = self.tree.current(job.bundle)
         current = self.tree.manifest(job.bundle, active) if active else None
-        if current is not None and manifest.seq < current.seq and not job.allow_downgrade:
-            raise ManifestRejected("downgrade", f"seq {manifest.seq} is older than active {current.seq}")
+        if current is not None and seq < current.seq and not job.allow_downgrade:
+            raise ManifestRejected("downgrade", f"seq {seq} is older than active {current.seq}")
+
+    def _resolve_snapshot(
+        self, job: SyncJob, stop: threading.Event, document: bytes
+    ) -> Tuple[Manifest, List[str]]:
+        """Format 2: verify the snapshot, fetch the delta for an installed version, build the manifest."""
+        snap = verify_snapshot(document, load_pinned_keys(self.tree.keys_dir))
+        if (snap.bundle, snap.version) != (job.bundle, job.version):
+            raise ManifestRejected("manifest_invalid", f"snapshot is {snap.bundle} {snap.version}")
+        if snap.expires_ms and self._wall() * 1000 > snap.expires_ms:
+            raise ManifestRejected("manifest_invalid", "snapshot expired: the publisher must sign it again")
+        self._check_downgrade(job, snap.seq)
+        seeds, _files = self.tree.seeds()
+        sync = SnapshotSync(
+            tree=self.tree,
+            seeds=seeds,
+            base_url=job.chunk_base_url,
+            fetch=lambda pieces: self._fetch_pieces(job, stop, pieces),
+        )
+        if not sync.have(snap.root.sha256):
+            active = self.tree.current(job.bundle)
+            others = [v for b, v in self.tree.installed() if b == job.bundle and v != active]
+            delta, needed = sync.delta_items(snap, ([active] if active else []) + others)
+            need = sum(i.length for i in needed)
+            if delta is not None and job.bytes_wire + need > job.budget_bytes:
+                raise SyncFailed(
+                    "budget_exceeded", f"the delta needs {need} bytes, more than the budget left"
+                )
+            if delta is not None and needed:
+                sync.fetch_pack(delta, needed)
+        return sync.manifest(snap), sync.spooled
+
+    def _fetch_pieces(self, job: SyncJob, stop: threading.Event, pieces: List[Piece]) -> None:
+        """Fetch pieces in order (paced, windowed, resumable) with their own progress events."""
+        if not pieces:
+            return
+        progress = Progress(
+            total=sum(p.length for p in pieces),
+            done=0,
+            chunks_total=len(pieces),
+            interval_s=self.settings.progress_interval_s,
+        )
+        fetcher = self._chunk_fetcher(job, stop, progress)
+        for piece in pieces:
+            while True:
+                try:
+                    fetcher.fetch_piece(piece)
+                    break
+                except WindowClosed:
+                    self._wait_window(job, stop, progress)
+            progress.chunks_done += 1
+            self._book.save(job)
+
+    def _chunk_fetcher(self, job: SyncJob, stop: threading.Event, progress: Progress) -> ChunkFetcher:
+        return ChunkFetcher(
+            job=job,
+            tree=self.tree,
+            fetcher=self._fetcher,
+            settings=self.settings.transfer,
+            window=job.pacing_window(),
+            bucket=TokenBucket(job.rate_kbit * 1000),
+            progress=progress,
+            stop=stop,
+            cancelled=self._cancelled(job),
+            wall=self._wall,
+            wait=self._sleep or stop.wait,
+        )
 
     def _check_budget(self, job: SyncJob, plan: Plan) -> None:
         partial = sum(self._part_size(r) for r in plan.missing)
@@ -284,19 +366,7 @@ class SyncEngine:
             chunks_total=len(plan.missing),
             interval_s=self.settings.progress_interval_s,
         )
-        chunks = ChunkFetcher(
-            job=job,
-            tree=self.tree,
-            fetcher=self._fetcher,
-            settings=self.settings.transfer,
-            window=job.pacing_window(),
-            bucket=TokenBucket(job.rate_kbit * 1000),
-            progress=progress,
-            stop=stop,
-            cancelled=self._cancelled(job),
-            wall=self._wall,
-            wait=self._sleep or stop.wait,
-        )
+        chunks = self._chunk_fetcher(job, stop, progress)
         self._emit(job, "content.progress", "info", progress.detail("downloading"))
         for ref in plan.missing:
             while True:
@@ -315,7 +385,7 @@ class SyncEngine:
         self.tree.assemble(m, plan.document, plan.seeds, plan.seed_files)
         previous = self.tree.activate(m.bundle, m.version) if job.activate else None
         if job.activate:
-            self.tree.drop_chunks([r.sha256 for r in plan.missing])
+            self.tree.drop_chunks([r.sha256 for r in plan.missing] + plan.spooled)
         self._set_state(job, "done")
         self._emit(
             job,

@@ -28,8 +28,8 @@ class Body(Protocol):
 
 
 class Fetcher(Protocol):
-    def open(self, url: str, *, offset: int = 0, timeout_s: float) -> Body:
-        """Start a GET from ``offset``; raises OSError on connection trouble."""
+    def open(self, url: str, *, offset: int = 0, timeout_s: float, end: Optional[int] = None) -> Body:
+        """Start a GET from ``offset`` (to ``end`` inclusive when given); raises OSError on trouble."""
         ...
 
 
@@ -90,12 +90,14 @@ class HttpFetcher:
         if not reusable:
             self._drop()
 
-    def open(self, url: str, *, offset: int = 0, timeout_s: float) -> Body:
+    def open(self, url: str, *, offset: int = 0, timeout_s: float, end: Optional[int] = None) -> Body:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise TransferFailed("http_error", f"unsupported URL {url!r}")
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        headers = (
+            {"Range": f"bytes={offset}-{'' if end is None else end}"} if offset or end is not None else {}
+        )
         import http.client
 
         for attempt in (1, 2):  # a kept-alive connection the server already closed gets one fresh retry

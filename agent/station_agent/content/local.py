@@ -17,7 +17,14 @@ import shutil
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from station_protocol.content import ChunkRef, FileEntry, Manifest, parse_manifest, split_document
+from station_protocol.content import (
+    ChunkRef,
+    FileEntry,
+    Manifest,
+    manifest_to_dict,
+    parse_manifest,
+    split_document,
+)
 
 Seed = Tuple[Path, int, int]  # file, offset, size
 READ = 1024 * 1024
@@ -85,7 +92,14 @@ class ContentTree:
                     yield bdir.name, v.name
 
     def manifest(self, bundle: str, version: str) -> Optional[Manifest]:
-        path = self.bundle_dir(bundle) / "manifests" / f"{version}.json"
+        mdir = self.bundle_dir(bundle) / "manifests"
+        index = mdir / f"{version}.index.json"
+        if index.is_file():  # format 2: the manifest rebuilt from verified index objects
+            try:
+                return parse_manifest(json.loads(index.read_bytes()))
+            except (OSError, ValueError):
+                return None
+        path = mdir / f"{version}.json"
         try:
             body, _ = split_document(path.read_bytes())
             return parse_manifest(body)
@@ -127,8 +141,12 @@ class ContentTree:
         for dirpath, _dirs, _files in os.walk(staging):
             fsync_dir(Path(dirpath))
         (bdir / "manifests").mkdir(exist_ok=True)
-        mpath = bdir / "manifests" / f"{m.version}.json"
-        mpath.write_bytes(document)
+        if _is_snapshot(document):
+            (bdir / "manifests" / f"{m.version}.snap").write_bytes(document)
+            body = json.dumps(manifest_to_dict(m), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            (bdir / "manifests" / f"{m.version}.index.json").write_text(body, encoding="utf-8")
+        else:
+            (bdir / "manifests" / f"{m.version}.json").write_bytes(document)
         final = bdir / "versions" / m.version
         final.parent.mkdir(exist_ok=True)
         if final.exists():
@@ -158,6 +176,18 @@ class ContentTree:
             os.fsync(out.fileno())
         if whole.hexdigest() != entry.sha256:
             raise OSError(f"{entry.path}: assembled file does not match its sha256")
+
+    def read_base(self, digest: str, seeds: Dict[str, Seed]) -> Optional[bytes]:
+        """Raw bytes of a local chunk or spooled object (unverified: a patch result is hash-checked)."""
+        path = self.chunk_path(digest)
+        if path.is_file():
+            return path.read_bytes()
+        if digest not in seeds:
+            return None
+        src, offset, size = seeds[digest]
+        with src.open("rb") as fh:
+            fh.seek(offset)
+            return fh.read(size)
 
     def read_chunk(self, ref: ChunkRef, seeds: Dict[str, Seed]) -> bytes:
         """A chunk's raw bytes from the spool or a seed file, verified against its hash."""
@@ -194,7 +224,8 @@ class ContentTree:
             for d in dirs:
                 os.chmod(Path(dirpath) / d, 0o700)  # only to delete it
         shutil.rmtree(vdir, ignore_errors=True)
-        (self.bundle_dir(bundle) / "manifests" / f"{version}.json").unlink(missing_ok=True)
+        for suffix in (".json", ".snap", ".index.json"):
+            (self.bundle_dir(bundle) / "manifests" / f"{version}{suffix}").unlink(missing_ok=True)
 
     def status(self) -> Dict[str, Dict[str, Optional[str]]]:
         out: Dict[str, Dict[str, Optional[str]]] = {}
@@ -203,6 +234,13 @@ class ContentTree:
             others = [v for b, v in self.installed() if b == bundle and v != cur]
             out[bundle] = {"active": cur, "previous": others[-1] if others else None}
         return out
+
+
+def _is_snapshot(document: bytes) -> bool:
+    try:
+        return "snapshot" in json.loads(document)
+    except ValueError:
+        return False
 
 
 def read_json(path: Path) -> object:

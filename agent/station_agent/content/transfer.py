@@ -13,13 +13,14 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
 from station_protocol.content import ChunkRef
 
 from ..retry_after import parse_retry_after, retry_delay
 from .errors import BudgetExceeded, SyncInterrupted, TransferFailed
-from .http import Fetcher
+from .http import Body, Fetcher
 from .job import SyncJob
 from .local import ContentTree
 from .pacing import TokenBucket, Window
@@ -69,6 +70,22 @@ def throttle_delay(settings: TransferSettings, waits: int, exc: Throttled) -> fl
     )
 
 
+@dataclass
+class Piece:
+    """Bytes ``start .. start+length`` of ``url`` into spool part ``key``; ``finish`` verifies and commits.
+
+    ``finish`` gets the stored bytes and returns False on a mismatch (the part is dropped and refetched).
+    ``bounded`` pieces (slices of a pack) send an end in their Range and need a server that honours it.
+    """
+
+    key: str
+    url: str
+    length: int
+    finish: Callable[[bytes], bool]
+    start: int = 0
+    bounded: bool = False
+
+
 class WindowClosed(Exception):
     """The allowed window ended mid-chunk; the .part file keeps what arrived."""
 
@@ -114,6 +131,12 @@ class ChunkFetcher:
 
     def fetch(self, ref: ChunkRef) -> None:
         """Get one chunk into the spool, verified. Raises TransferFailed after bounded retries."""
+        self.fetch_piece(
+            Piece(ref.sha256, self.url(ref), ref.stored_size, lambda data: self._verify(ref, data))
+        )
+
+    def fetch_piece(self, piece: Piece) -> None:
+        """Get one piece, verified. Raises TransferFailed after bounded retries."""
         failures = 0
         not_found = 0
         mismatches = 0
@@ -121,12 +144,12 @@ class ChunkFetcher:
         while True:
             self._check()
             try:
-                if self._attempt(ref):
+                if self._attempt(piece):
                     return
                 mismatches += 1
                 if mismatches >= self._s.max_hash_mismatch:
                     raise TransferFailed(
-                        "hash_mismatch", f"chunk {ref.sha256} failed verification {mismatches} times"
+                        "hash_mismatch", f"object {piece.key} failed verification {mismatches} times"
                     )
                 continue
             except Throttled as exc:
@@ -135,7 +158,7 @@ class ChunkFetcher:
                 log.info(
                     "content %s: chunk %s throttled (%s, Retry-After %s); waiting %.1fs",
                     self._job.job_id,
-                    ref.sha256[:12],
+                    piece.key[:12],
                     exc,
                     "none" if exc.retry_after_s is None else f"{exc.retry_after_s:.0f}s",
                     delay,
@@ -151,11 +174,11 @@ class ChunkFetcher:
             except OSError as exc:
                 failures = 0 if getattr(exc, "progressed", False) else failures + 1
                 if failures >= self._s.max_retries:
-                    raise TransferFailed("stalled", f"chunk {ref.sha256}: {exc}", retryable=True) from None
+                    raise TransferFailed("stalled", f"object {piece.key}: {exc}", retryable=True) from None
                 log.info(
-                    "content %s: chunk %s attempt failed (%s); retrying",
+                    "content %s: object %s attempt failed (%s); retrying",
                     self._job.job_id,
-                    ref.sha256[:12],
+                    piece.key[:12],
                     exc,
                 )
             throttled_in_a_row = 0
@@ -164,39 +187,53 @@ class ChunkFetcher:
     def url(self, ref: ChunkRef) -> str:
         return f"{self._job.chunk_base_url}chunks/{ref.sha256[:4]}/{ref.sha256}"
 
-    def _attempt(self, ref: ChunkRef) -> bool:
-        """One GET; True when the chunk is in the spool, False on a hash mismatch (part discarded)."""
-        part = self._tree.part_path(ref.sha256)
+    def _attempt(self, piece: Piece) -> bool:
+        """One GET; True when the piece is committed, False on a mismatch (part discarded)."""
+        part = self._tree.part_path(piece.key)
         part.parent.mkdir(parents=True, exist_ok=True)
         offset = part.stat().st_size if part.exists() else 0
-        if offset > ref.stored_size:
+        if offset > piece.length:
             part.unlink()
             offset = 0
-        if offset < ref.stored_size:
-            self._download(ref, part, offset)
-        return self._verify(ref, part)
+        if offset < piece.length:
+            self._download(piece, part, offset)
+        stored = part.read_bytes()
+        if not piece.finish(stored):
+            log.warning("content %s: %s failed verification; refetching", self._job.job_id, piece.key[:12])
+            part.unlink()
+            self._job.refetched_bytes += len(stored)
+            self._progress.add(-len(stored))
+            return False
+        part.unlink()
+        return True
 
-    def _download(self, ref: ChunkRef, part: object, offset: int) -> None:
-        from pathlib import Path
+    def _open(self, piece: Piece, offset: int) -> Body:
+        timeout = self._s.stall_timeout_s
+        if piece.bounded:
+            end = piece.start + piece.length - 1
+            return self._fetcher.open(piece.url, offset=piece.start + offset, timeout_s=timeout, end=end)
+        return self._fetcher.open(piece.url, offset=offset, timeout_s=timeout)
 
-        assert isinstance(part, Path)
-        body = self._fetcher.open(self.url(ref), offset=offset, timeout_s=self._s.stall_timeout_s)
+    def _download(self, piece: Piece, part: Path, offset: int) -> None:
+        body = self._open(piece, offset)
         progressed = False
         try:
             if body.status in (404, 410):
-                raise _NotFound(f"{self.url(ref)} answered {body.status}")
-            later = throttled(body.status, body.retry_after, self.url(ref), self._wall())
+                raise _NotFound(f"{piece.url} answered {body.status}")
+            later = throttled(body.status, body.retry_after, piece.url, self._wall())
             if later is not None:
                 raise later
+            if body.status == 200 and piece.bounded:
+                raise OSError(f"{piece.url}: the server ignored Range (a pack needs Range support)")
             if body.status == 200 and offset:
                 self._job.refetched_bytes += offset  # server ignored Range: start over
                 offset = 0
             elif body.status not in (200, 206):
-                raise OSError(f"HTTP {body.status} for {self.url(ref)}")
+                raise OSError(f"HTTP {body.status} for {piece.url}")
             with part.open("r+b" if offset else "wb") as out:
                 out.seek(offset)
                 out.truncate()
-                left = ref.stored_size - offset
+                left = piece.length - offset
                 while left > 0:
                     self._check()
                     n = min(self._s.read_block, left)
@@ -219,11 +256,7 @@ class ChunkFetcher:
         finally:
             body.close()
 
-    def _verify(self, ref: ChunkRef, part: object) -> bool:
-        from pathlib import Path
-
-        assert isinstance(part, Path)
-        stored = part.read_bytes()
+    def _verify(self, ref: ChunkRef, stored: bytes) -> bool:
         raw: Optional[bytes] = stored
         if ref.compressed:
             try:
@@ -231,15 +264,8 @@ class ChunkFetcher:
             except zlib.error:
                 raw = None
         if raw is None or len(raw) != ref.size or hashlib.sha256(raw).hexdigest() != ref.sha256:
-            log.warning(
-                "content %s: chunk %s failed verification; refetching", self._job.job_id, ref.sha256[:12]
-            )
-            part.unlink()
-            self._job.refetched_bytes += len(stored)
-            self._progress.add(-len(stored))
             return False
         self._tree.commit_chunk(ref.sha256, raw)
-        part.unlink()
         return True
 
 

@@ -9,9 +9,17 @@ from __future__ import annotations
 import base64
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict
+from typing import TYPE_CHECKING, Any, Dict
 
-from station_protocol.content import Manifest, canonical_bytes, key_id_of, parse_manifest, split_document
+from station_protocol.content import (
+    Manifest,
+    Snapshot,
+    canonical_bytes,
+    key_id_of,
+    parse_manifest,
+    parse_snapshot,
+    split_document,
+)
 from station_protocol.errors import MalformedMessage
 
 from .errors import ManifestRejected
@@ -40,10 +48,28 @@ def load_pinned_keys(directory: Path) -> Dict[str, Ed25519PublicKey]:
 
 def verify_document(raw: bytes, keys: Dict[str, Ed25519PublicKey]) -> Manifest:
     """The manifest, if one signature by a pinned key verifies; otherwise ManifestRejected."""
+    body = verified_body(raw, keys, "manifest")
+    try:
+        return parse_manifest(body)
+    except MalformedMessage as exc:
+        raise ManifestRejected("manifest_invalid", str(exc)) from exc
+
+
+def verify_snapshot(raw: bytes, keys: Dict[str, Ed25519PublicKey]) -> Snapshot:
+    """The format 2 snapshot, if one signature by a pinned key verifies; otherwise ManifestRejected."""
+    body = verified_body(raw, keys, "snapshot")
+    try:
+        return parse_snapshot(body)
+    except MalformedMessage as exc:
+        raise ManifestRejected("manifest_invalid", str(exc)) from exc
+
+
+def verified_body(raw: bytes, keys: Dict[str, Ed25519PublicKey], body_key: str) -> Dict[str, Any]:
+    """The signed body (``manifest`` or ``snapshot``) once a pinned key's signature verifies."""
     from cryptography.exceptions import InvalidSignature
 
     try:
-        body, signatures = split_document(raw)
+        body, signatures = split_document(raw, body_key)
     except MalformedMessage as exc:
         raise ManifestRejected("manifest_invalid", str(exc)) from exc
     payload = canonical_bytes(body)
@@ -56,8 +82,5 @@ def verify_document(raw: bytes, keys: Dict[str, Ed25519PublicKey]) -> Manifest:
             keys[sig.key_id].verify(base64.b64decode(sig.sig), payload)
         except (InvalidSignature, ValueError):
             continue
-        try:
-            return parse_manifest(body)
-        except MalformedMessage as exc:
-            raise ManifestRejected("manifest_invalid", str(exc)) from exc
+        return body
     raise ManifestRejected("bad_signature", "no signature verifies: the manifest was altered or mis-signed")

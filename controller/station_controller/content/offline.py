@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from station_protocol.content import Chunking, Manifest, canonical_bytes, manifest_to_dict, signed_document
 from stationctl.chunker import DEFAULT_CHUNKING, Chunk, chunk_tree
 
-from . import signing
+from . import deltas, signing
 from .store import ChunkStore
 
 
@@ -22,8 +23,12 @@ def publish_dir(
     version: str,
     seq: int,
     chunking: Chunking = DEFAULT_CHUNKING,
+    delta_from: Sequence[Manifest] = (),
 ) -> Manifest:
-    """Chunk ``src`` into ``store``, sign the manifest with ``key_id`` and write it next to the chunks."""
+    """Chunk ``src`` into ``store``, sign the manifest with ``key_id`` and write it next to the chunks.
+
+    Format 2 is written too: index objects, a delta from each of ``delta_from`` and the snapshot.
+    """
 
     def sink(chunk: Chunk) -> None:
         if not store.has(chunk.ref.sha256):
@@ -32,6 +37,10 @@ def publish_dir(
     files = chunk_tree(src, sink=sink, chunking=chunking)
     manifest = Manifest(bundle, version, seq, int(time.time() * 1000), chunking, tuple(files))
     body = manifest_to_dict(manifest)
-    sig = signing.sign(signing.load_private(key_dir, key_id), key_id, canonical_bytes(body))
+    key = signing.load_private(key_dir, key_id)
+    sig = signing.sign(key, key_id, canonical_bytes(body))
     store.put_manifest(bundle, version, signed_document(body, [sig]))
+    deltas.publish_v2(
+        store, manifest=manifest, bases=delta_from, sign=lambda payload: signing.sign(key, key_id, payload)
+    )
     return manifest

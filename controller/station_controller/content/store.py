@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import zcodec
 from .errors import BadChunk
 
 HASH_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -52,6 +53,49 @@ class ChunkStore:
     def has(self, digest: str) -> bool:
         return self.chunk_path(digest).is_file()
 
+    # -- format 2: index objects, delta packs, signed snapshots (docs/content.md §2b) -------------
+    def object_path(self, digest: str) -> Path:
+        if not HASH_RE.match(digest):
+            raise BadChunk(f"{digest!r} is not a sha256 hex digest")
+        return self.root / "objects" / digest[:4] / digest
+
+    def pack_path(self, digest: str) -> Path:
+        if not HASH_RE.match(digest):
+            raise BadChunk(f"{digest!r} is not a sha256 hex digest")
+        return self.root / "packs" / digest[:4] / digest
+
+    def snapshot_path(self, bundle: str, version: str) -> Path:
+        return self.root / "bundles" / bundle / f"{version}.snap"
+
+    def put_object(self, raw: bytes, *, compress: bool = True) -> tuple[str, int, int]:
+        """Store an index object (zstd when asked and smaller); returns (sha256, size, stored size).
+
+        Chunk lists are stored raw: the root names them by hash and raw size only, so a device that
+        must fetch one whole knows its length.
+        """
+        digest = hashlib.sha256(raw).hexdigest()
+        packed = zcodec.compress(raw) if compress else raw
+        stored = packed if len(packed) < len(raw) else raw
+        path = self.object_path(digest)
+        if not path.exists():
+            _atomic_write(path, stored)
+        return digest, len(raw), path.stat().st_size
+
+    def put_pack(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.pack_path(digest)
+        if not path.exists():
+            _atomic_write(path, data)
+        return digest
+
+    def put_snapshot(self, bundle: str, version: str, document: bytes) -> None:
+        _atomic_write(self.snapshot_path(bundle, version), document)
+
+    def read_raw(self, digest: str, size: int) -> bytes:
+        """A chunk's raw bytes (inflated when stored as zlib)."""
+        stored = self.chunk_path(digest).read_bytes()
+        return stored if len(stored) == size else _inflate(stored, size, digest)
+
     def put_chunk(self, digest: str, size: int, stored: bytes) -> None:
         """Verify then store one chunk: raw when ``len(stored) == size``, else a zlib stream."""
         if len(stored) > size or not stored:
@@ -71,6 +115,7 @@ class ChunkStore:
     def remove_manifest(self, bundle: str, version: str) -> None:
         for gz in (True, False):
             self.manifest_path(bundle, version, gz=gz).unlink(missing_ok=True)
+        self.snapshot_path(bundle, version).unlink(missing_ok=True)
 
     def iter_chunks(self) -> Iterator[tuple[str, Path]]:
         base = self.root / "chunks"

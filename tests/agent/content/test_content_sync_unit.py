@@ -45,7 +45,7 @@ class StoreFetcher:
         self.missing: set[str] = set()
         self.calls: List[Tuple[str, int]] = []
 
-    def open(self, url: str, *, offset: int = 0, timeout_s: float) -> FakeBody:
+    def open(self, url: str, *, offset: int = 0, timeout_s: float, end: Optional[int] = None) -> FakeBody:
         path = url.split("://", 1)[1].split("/", 1)[1]
         self.calls.append((path, offset))
         target = self.root / path
