@@ -37,7 +37,8 @@ async def _webhook_body(request: Request, settings: Settings) -> WebhookBody:
     """The checked body: token first, then size (header and actual), then the bounded schema."""
     _check_token(request, settings)
     limit = settings.alerts_webhook_max_bytes
-    if int(request.headers.get("content-length") or 0) > limit:
+    declared = request.headers.get("content-length") or "0"
+    if not declared.isdigit() or int(declared) > limit:
         raise PayloadTooLarge(f"webhook bodies are limited to {limit} bytes")
     raw = bytearray()
     async for chunk in request.stream():

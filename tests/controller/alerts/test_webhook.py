@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from tests.controller.api.core_fixtures import Api
 from tests.support.alerting import webhook_body
@@ -101,3 +102,14 @@ def test_oversized_body_is_refused(alerts_api: Api) -> None:
     big["commonAnnotations"] = {f"k{i}": "x" * 4096 for i in range(64)}  # valid, but > 256 KiB
     assert len(json.dumps(big)) > alerts_api.settings.alerts_webhook_max_bytes
     assert _post(alerts_api, big).status_code == 413
+
+
+def test_no_configured_token_refuses_every_webhook(alerts_api: Api) -> None:
+    alerts_api.settings.alerts_webhook_token = SecretStr("")
+    for headers in ({}, {"authorization": "Bearer "}, auth()):
+        assert alerts_api.client.post(WEBHOOK, json=webhook_body(), headers=headers).status_code == 401
+
+
+def test_a_non_numeric_content_length_is_refused(alerts_api: Api) -> None:
+    reply = _post(alerts_api, webhook_body(), {**auth(), "content-length": "12abc"})
+    assert reply.status_code in (400, 413)
