@@ -59,6 +59,11 @@ def test_overview_shows_the_demo_station_and_its_alert_live(
             "() => Number(document.querySelector('[data-testid=ov-online]').textContent) >= 1"
         )
         page.wait_for_selector('#ov-regions[data-chart-ready="1"] svg', state="attached")
+        data = page.evaluate("() => fetch('/console/overview/data.json').then(r => r.json())")
+        for lesson in data["lessons"] or []:  # today's lessons, when the lessons feature has any
+            card = page.locator(f'[data-testid="ov-lesson-{lesson["id"]}"]')
+            card.wait_for(state="attached")
+            assert lesson["title"] in card.inner_text()
         shot(page, "01-overview-online")
 
         polls_before = int(page.get_attribute("#overview", "data-polls") or 0)
