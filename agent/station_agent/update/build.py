@@ -57,9 +57,10 @@ def add_update(
 
     os_port = None
     if settings.rauc is not None:
+        from .os_update import OsUpdater
         from .rauc import Rauc
 
-        os_port = Rauc(settings.rauc)
+        os_port = OsUpdater(Rauc(settings.rauc), settings.root)
     service = FirmwareService(
         settings,
         store=store,

@@ -17,7 +17,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Dict, List, Optional
 
 from station_protocol import Channel, Event, codec, encode, make, topic
 from station_protocol import firmware as fw
@@ -27,29 +27,19 @@ from .. import AGENT_VERSION
 from ..commands.base import CommandContext, Handler
 from ..errors import CommandRejected
 from ..outbox import Outbox
+from ..process import CannotRun, run_tool
 from ..state import StateStore
 from . import download as dl
 from . import launcher as boot
 from .errors import DownloadFailed, InstallFailed, RaucFailed
 from .faults import fault
 from .health import HealthGate, deadline_passed, default_checks
+from .os_update import OsUpdater
 from .settings import UpdateSettings
 from .slots import install_agent
 
 log = logging.getLogger(__name__)
 SEVERITY = {"refused": "warning", "failed": "error", "rolled_back": "error"}
-
-
-class OsPort(Protocol):
-    """The OS image installer (rauc.py) as the job sees it."""
-
-    def booted(self) -> Tuple[Optional[str], Optional[str]]:
-        """(os version, booted slot name)."""
-        ...
-
-    def install(self, bundle: Path) -> str:
-        """Install into the inactive slot; returns its name. Raises RaucFailed."""
-        ...
 
 
 class WindowClosed(Exception):
@@ -71,7 +61,7 @@ class FirmwareService:
         role: str,
         state_dir: Path,
         hardware_model: str,
-        os_port: Optional[OsPort] = None,
+        os_port: Optional[OsUpdater] = None,
     ) -> None:
         self.s = settings
         self._store, self._outbox = store, outbox
@@ -120,7 +110,7 @@ class FirmwareService:
             }
             for x in boot.SLOTS
         }
-        os_version, os_slot = self._os.booted() if self._os else (None, None)
+        os_version, os_slot = self._os.rauc.booted() if self._os else (None, None)
         job = self._current
         out = fw.StatusOutput(
             agent_version=AGENT_VERSION,
@@ -151,7 +141,7 @@ class FirmwareService:
         if pending and pending.get("slot") == self.s.slot:
             self._trial(pending, stop)
         elif self.s.job_file.exists():
-            self._resume(state)
+            self._resume(state, stop)
         while not stop.is_set():
             try:
                 job = self._jobs.get(timeout=0.5)
@@ -159,7 +149,7 @@ class FirmwareService:
                 continue
             self._run_job(job, stop)
 
-    def _resume(self, state: Dict[str, Any]) -> None:
+    def _resume(self, state: Dict[str, Any], stop: threading.Event) -> None:
         """Continue a job a restart interrupted, unless its switch already ended (committed / rolled back)."""
         try:
             job = json.loads(self.s.job_file.read_text(encoding="utf-8"))
@@ -171,6 +161,15 @@ class FirmwareService:
             shutil.rmtree(self.s.staging, ignore_errors=True)
             return
         log.info("%s: resuming firmware job %s (%s)", self._device_id, job.get("job_id"), job.get("state"))
+        if (
+            job.get("args", {}).get("kind") == "os"
+            and job.get("state") == "restarting"
+            and self._os is not None
+        ):
+            with self._lock:
+                self._current = job
+            self._os_after_boot(job, stop)
+            return
         with self._lock:
             self._current = job
         self._jobs.put(job)
@@ -219,7 +218,7 @@ class FirmwareService:
     def _device(self, kind: str) -> fw.Device:
         installed = AGENT_VERSION
         if kind == "os":
-            installed = (self._os.booted()[0] if self._os else None) or "0"
+            installed = (self._os.current() or self._os.rauc.booted()[0] if self._os else None) or "0"
         return fw.Device(
             role=self._role,
             hardware_model=self._hardware_model,
@@ -261,11 +260,32 @@ class FirmwareService:
         assert self._os is not None
         bundle = files / m.files[0].path
         self._progress(job, "installing")
-        slot = self._os.install(bundle)
+        slot = self._os.install(bundle)  # RAUC writes the inactive slot and makes it primary
         self._wait_window(job, stop)
         self._progress(job, "restarting", slot=slot)
-        job["state"], job["os_slot"] = "restarting", slot
-        self._save_job(job)  # after the reboot rauc.py's boot check commits or marks bad
+        job["state"], job["os_slot"], job["switched_ms"] = "restarting", slot, now_ms()
+        job["from_version"] = self._os.current()
+        self._save_job(job)  # after the reboot, _os_after_boot commits or marks bad
+        self._reboot(stop)
+
+    def _reboot(self, stop: threading.Event) -> None:
+        log.info("%s: rebooting into the new OS slot: %s", self._device_id, list(self.s.reboot_command))
+        try:
+            run_tool(self.s.reboot_command, timeout_s=60.0)
+        except CannotRun as exc:
+            log.error("%s: reboot command failed: %s", self._device_id, exc)
+        stop.set()
+
+    def _os_after_boot(self, job: Dict[str, Any], stop: threading.Event) -> None:
+        assert self._os is not None
+        args = self._args(job)
+        self._progress(job, "health_check", slot=job.get("os_slot"))
+        gate = HealthGate(self._store, self._outbox, [lambda: _writable_check(self._state_dir)])
+        deadline = int(job.get("switched_ms", now_ms())) + args.health_deadline_s * 1000
+        out = self._os.after_boot(str(job.get("os_slot")), args.version, gate.evaluate, deadline, stop.wait)
+        self._finish(job, out.state, out.reason, out.detail)
+        if out.state == "rolled_back" and out.reason != "crashed_at_start":
+            self._reboot(stop)  # the slot is marked bad: the bootloader starts the old one
 
     def _wait_window(self, job: Dict[str, Any], stop: threading.Event) -> None:
         args = self._args(job)
@@ -386,7 +406,7 @@ class FirmwareService:
         boot.write_boot(self.s.root, state)
 
     # -- bookkeeping ---------------------------------------------------------------------------
-    def _finish(self, job: Dict[str, Any], state: str, reason: str, detail: str) -> None:
+    def _finish(self, job: Dict[str, Any], state: str, reason: Optional[str], detail: str) -> None:
         log.warning("%s: firmware job %s %s: %s (%s)", self._device_id, job["job_id"], state, reason, detail)
         self._progress(job, state, reason=reason, detail=detail)
         args = job["args"]
@@ -455,6 +475,12 @@ def seconds_to_window(windows_ms: Optional[List[List[int]]] | Any, not_after_ms:
     if not later:
         raise WindowClosed("no allowed window left")
     return (min(later) - now) / 1000.0
+
+
+def _writable_check(state_dir: Path) -> Optional[str]:
+    from .health import _writable
+
+    return _writable(state_dir)
 
 
 def _last_update(raw: Any) -> Optional[fw.LastUpdate]:

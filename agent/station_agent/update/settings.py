@@ -8,7 +8,7 @@ import platform
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ..errors import ConfigError
 from . import launcher as boot
@@ -42,6 +42,7 @@ class UpdateSettings:
     progress_interval_s: float = 2.0  # ``downloading`` events at most this often
     smoke_timeout_s: float = 120.0
     rauc: Optional[RaucSettings] = None
+    reboot_command: Tuple[str, ...] = ("systemctl", "reboot")  # kind os, after the install
 
     @property
     def keys_dir(self) -> Path:
@@ -67,7 +68,9 @@ def load_update_settings(env: Mapping[str, str] = os.environ) -> Optional[Update
     raw = _read(path)
     rauc = raw.pop("rauc", None)
     known = {"python", "hardware_model", "http_timeout_s", "retries", "retry_max_s", "check_interval_s"}
-    known |= {"progress_interval_s", "smoke_timeout_s"}
+    known |= {"progress_interval_s", "smoke_timeout_s", "reboot_command"}
+    if "reboot_command" in raw:
+        raw["reboot_command"] = tuple(str(x) for x in raw["reboot_command"])
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {unknown}; allowed: {sorted(known) + ['rauc']}")
