@@ -47,6 +47,7 @@ LABELS = {
     "end": ("结束", "End"),
     "no_windows": ("没有维护窗口", "No maintenance windows"),
     "am_down": ("Alertmanager 无法连接：", "Alertmanager unreachable: "),
+    "muted": ("维护/抑制中的告警（不通知）", "Muted alerts (maintenance or inhibited, not notified)"),
     "window_created": ("维护窗口已创建", "Maintenance window created"),
 }
 
@@ -62,16 +63,15 @@ def _alerts_view(
 ) -> dict[str, object]:
     rows, counts = service.list_alerts(session, status=status, station=station, region=region)
     try:
-        windows, am_error = (
-            [service.window_out(s) for s in alertmanager.silences() if s.state != "expired"],
-            "",
-        )
+        windows = [service.window_out(s) for s in alertmanager.silences() if s.state != "expired"]
+        muted, am_error = [a for a in alertmanager.alerts() if a.state == "suppressed"], ""
     except AlertmanagerUnavailable as exc:
-        windows, am_error = [], exc.detail
+        windows, muted, am_error = [], [], exc.detail
     return {
         "rows": rows,
         "counts": counts,
         "windows": windows,
+        "muted": muted[:200],  # held by Alertmanager under a window or inhibited: notified to nobody
         "am_error": am_error,
         "filters": {"status": status or "", "station": station or "", "region": region or ""},
     }

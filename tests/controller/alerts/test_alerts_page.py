@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from fastapi.testclient import TestClient
 
 from tests.controller.api.core_fixtures import PASSWORD, Api
+from tests.support import wait_until
 from tests.support.alerting import webhook_body
 
 from .conftest import REGION, auth
@@ -89,3 +91,22 @@ def test_viewer_sees_no_forms(alerts_api: Api) -> None:
     assert 'data-testid="alert-DeviceOffline-stb-a1"' in page
     assert "/ack" not in page
     assert 'data-testid="window-form"' not in page
+
+
+def test_alerts_muted_by_a_window_are_listed_as_muted(alerts_api: Api) -> None:
+    console = _console(alerts_api, "operator")
+    token = CSRF_FIELD.search(console.get("/console/alerts/").text)
+    assert token
+    form = {"csrf": token.group(1), "region": REGION, "hours": "1"}
+    assert console.post("/console/alerts/maintenance", data=form, follow_redirects=False).status_code == 303
+    alert = {"labels": {"alertname": "DeviceOffline", "device": "stb-a1", "severity": "warning"}}
+    httpx.post(
+        f"{alerts_api.settings.alerts_alertmanager_url}/api/v2/alerts", json=[alert]
+    ).raise_for_status()
+
+    def muted_page() -> str | None:
+        text = console.get("/console/alerts/").text
+        return text if "muted-DeviceOffline-stb-a1" in text else None
+
+    page = wait_until(muted_page, timeout=20, message="the silenced alert listed as muted")
+    assert 'data-testid="muted-alerts"' in page
