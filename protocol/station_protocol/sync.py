@@ -24,7 +24,12 @@ JOB_STATES = ("queued", "running", "paused", "done", "failed", "cancelled", "unk
 
 @dataclass(frozen=True)
 class SyncArgs:
-    """``budget_bytes`` is required: never unbounded; ``job_id`` defaults to the command id."""
+    """``budget_bytes`` is required: never unbounded; ``job_id`` defaults to the command id.
+
+    ``snapshot_url`` (format 2, docs/content.md §2b) is preferred over ``manifest_url`` (format 1) by
+    agents that know it; an agent that does not answers ``rejected`` (unknown argument), and the
+    controller then sends format 1 (``sync_command_args(content_format=1)``).
+    """
 
     bundle: str = c.spec(c.token(64))
     version: str = c.spec(c.token(64))
@@ -32,6 +37,7 @@ class SyncArgs:
     budget_bytes: int = c.spec(c.integer(1, b.SAFE_INT_MAX))
     job_id: Optional[str] = c.optional(c.token(64))
     chunk_base_url: Optional[str] = c.optional(c.token(2048))
+    snapshot_url: Optional[str] = c.optional(c.token(2048))
     rate_kbit: int = c.spec(c.integer(0, 100_000_000), 0)
     window: Optional[Dict[str, Any]] = c.optional(c.tree(b.ARGS))
     windows_ms: Optional[Tuple[Tuple[int, int], ...]] = c.optional(c.int_pairs())

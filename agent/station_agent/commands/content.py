@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from station_protocol import codec
+from station_protocol.errors import MalformedMessage
+from station_protocol.sync import CANCEL, STATUS, SYNC, CancelArgs
+
 from ..content.engine import SyncEngine
 from ..content.job import job_from_args
 from ..errors import CommandRejected
@@ -20,15 +24,16 @@ class ContentCommands:
         return self._engine.submit(job_from_args(dict(ctx.args), ctx.command_id))
 
     def cancel(self, ctx: CommandContext) -> Dict[str, Any]:
-        job_id = ctx.args.get("job_id")
-        if not isinstance(job_id, str) or set(ctx.args) != {"job_id"}:
-            raise CommandRejected("content.cancel: expected exactly {job_id}")
-        return self._engine.cancel(job_id)
+        try:
+            args = codec.decode(CancelArgs, dict(ctx.args), CANCEL)
+        except MalformedMessage as exc:
+            raise CommandRejected(f"{CANCEL}: {exc}") from None
+        return self._engine.cancel(args.job_id)
 
     def status(self, ctx: CommandContext) -> Dict[str, Any]:
         if ctx.args:
-            raise CommandRejected("content.status takes no arguments")
+            raise CommandRejected(f"{STATUS} takes no arguments")
         return self._engine.status()
 
     def handlers(self) -> Dict[str, Handler]:
-        return {"content.sync": self.sync, "content.cancel": self.cancel, "content.status": self.status}
+        return {SYNC: self.sync, CANCEL: self.cancel, STATUS: self.status}

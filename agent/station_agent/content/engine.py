@@ -15,7 +15,7 @@ from station_protocol.content import ChunkRef, Manifest
 
 from .errors import ManifestRejected, SyncFailed, SyncInterrupted
 from .http import Fetcher
-from .job import JobBook, SyncJob
+from .job import SNAPSHOT_SUFFIX, JobBook, SyncJob
 from .local import ContentTree
 from .pacing import TokenBucket
 from .progress import Progress
@@ -34,7 +34,6 @@ from .verify import load_pinned_keys, verify_document, verify_snapshot
 
 log = logging.getLogger(__name__)
 MANIFEST_MAX = 256 * 1024 * 1024
-SNAPSHOT_SUFFIX = ".snap"  # format 2 (docs/content.md §2b); .json/.json.gz is format 1
 
 
 def _gunzip(data: bytes) -> bytes:

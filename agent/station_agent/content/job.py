@@ -6,19 +6,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional
 from urllib.parse import urljoin
 
+from station_protocol import codec
 from station_protocol.content import check_name
 from station_protocol.errors import MalformedMessage
+from station_protocol.sync import SYNC, SyncArgs
 
 from ..errors import CommandRejected
 from ..state import StateStore
 from .pacing import Window, parse_window
 
-ALLOWED = frozenset(
-    {
-        "job_id", "bundle", "version", "manifest_url", "chunk_base_url", "rate_kbit", "window",
-        "windows_ms", "not_after_ms", "budget_bytes", "activate", "allow_downgrade",
-    }
-)  # fmt: skip
+SNAPSHOT_SUFFIX = ".snap"  # format 2 (docs/content.md §2b); .json/.json.gz is format 1
 QUEUE_KEY = "content.jobs"
 ACTIVE_STATES = ("queued", "running", "paused")
 
@@ -51,44 +48,38 @@ class SyncJob:
         return {"job_id": self.job_id, "state": self.state, "bundle": self.bundle, "version": self.version}
 
 
-def _typed(args: Dict[str, Any], key: str, kind: type, default: Any) -> Any:
-    value = args.get(key, default)
-    if value is default:
-        return value
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise CommandRejected(f"content.sync: {key} must be {kind.__name__}")
+def _url(value: str, what: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise CommandRejected(f"content.sync: {what} must be an http(s) URL")
     return value
 
 
 def job_from_args(args: Dict[str, Any], command_id: str) -> SyncJob:
-    """Validate ``content.sync`` args (docs/content.md §4); CommandRejected names the bad one."""
-    unknown = set(args) - ALLOWED
-    if unknown:
-        raise CommandRejected(f"content.sync: unknown argument(s) {sorted(unknown)}")
+    """Validate ``content.sync`` args with the typed ``SyncArgs``; CommandRejected names the bad one."""
     try:
-        bundle = check_name(_typed(args, "bundle", str, ""), "bundle")
-        version = check_name(_typed(args, "version", str, ""), "version")
+        a = codec.decode(SyncArgs, args, SYNC)
+        check_name(a.bundle, "bundle")
+        check_name(a.version, "version")
     except MalformedMessage as exc:
-        raise CommandRejected(f"content.sync: {exc}") from None
-    url = _typed(args, "manifest_url", str, "")
-    if not url.startswith(("http://", "https://")):
-        raise CommandRejected("content.sync: manifest_url must be an http(s) URL")
-    budget = _typed(args, "budget_bytes", int, 0)
-    if budget <= 0:
-        raise CommandRejected("content.sync: budget_bytes (> 0) is required: a job never downloads unbounded")
+        raise CommandRejected(f"{SYNC}: {exc}") from None
+    url = _url(a.manifest_url, "manifest_url")
+    if a.snapshot_url is not None:  # format 2 when the controller offers it
+        url = _url(a.snapshot_url, "snapshot_url")
+        if not url.endswith(SNAPSHOT_SUFFIX):
+            raise CommandRejected(f"{SYNC}: snapshot_url must name a {SNAPSHOT_SUFFIX} document")
     job = SyncJob(
-        job_id=_typed(args, "job_id", str, command_id)[:64],
-        bundle=bundle,
-        version=version,
+        job_id=(a.job_id or command_id)[:64],
+        bundle=a.bundle,
+        version=a.version,
         manifest_url=url,
-        chunk_base_url=_typed(args, "chunk_base_url", str, "") or urljoin(url, "../../"),
-        budget_bytes=budget,
-        rate_kbit=max(0, _typed(args, "rate_kbit", int, 0)),
-        window=_typed(args, "window", dict, None),
-        windows_ms=_typed(args, "windows_ms", list, None),
-        not_after_ms=_typed(args, "not_after_ms", int, 0),
-        activate=_typed(args, "activate", bool, True),
-        allow_downgrade=_typed(args, "allow_downgrade", bool, False),
+        chunk_base_url=a.chunk_base_url or urljoin(url, "../../"),
+        budget_bytes=a.budget_bytes,
+        rate_kbit=a.rate_kbit,
+        window=dict(a.window) if a.window is not None else None,
+        windows_ms=[list(pair) for pair in a.windows_ms] if a.windows_ms is not None else None,
+        not_after_ms=a.not_after_ms,
+        activate=a.activate,
+        allow_downgrade=a.allow_downgrade,
     )
     job.pacing_window()  # validates the window args now, so a bad one is answered "rejected"
     if not job.chunk_base_url.endswith("/"):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..campaigns.payloads import CommandSender, Outcome, StartSpec, cancel_id
 from ..errors import ControllerError, InvalidInput
 from ..settings import Settings
-from .devices import record_sync_event, sync_command_args
+from .devices import FORMAT_2, record_sync_event, sync_command_args
 from .models import DeviceContent
 from .service import delta_bytes, get_version, latest_version
 
@@ -73,6 +73,7 @@ class ContentSync:
             window=window,
             job_id=spec.job_id,
             activate=bool(spec.payload.get("activate", True)),
+            content_format=FORMAT_2,
         )
         if spec.not_after is not None:
             args["not_after_ms"] = int(spec.not_after.timestamp() * 1000)

@@ -167,7 +167,8 @@ def publish_v2(
         if data:
             store.put_pack(data)
         obj = ObjectRef(*store.put_object(delta_to_bytes(delta)))
-        deltas[base.version] = DeltaRef(obj, obj.stored_size + len(data))
+        # a device whose root is already right fetches nothing past the snapshot
+        deltas[base.version] = DeltaRef(obj, obj.stored_size + len(data) if delta.items else 0)
         pack_bytes += len(data)
         object_bytes += obj.stored_size
     snap = Snapshot(

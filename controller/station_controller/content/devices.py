@@ -8,14 +8,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from station_protocol import codec
+from station_protocol.sync import SyncArgs
+
 from ..errors import InvalidInput
 from ..kernel.clock import utcnow
 from ..settings import Settings
 from .models import DeviceContent
-from .service import MIB, Delta, delta_bytes, get_version
+from .service import MIB, Delta, delta_bytes, get_version, snapshot_url
 
 EVENT_STATES = {"content.progress": None, "content.done": "done", "content.failed": "failed"}
 BUDGET_FACTOR = 1.10
+FORMAT_2 = 2  # content format that adds snapshot_url (docs/content.md §2b)
+WINDOW = "window"  # sent as null too: "always open"
 
 
 @dataclass(frozen=True)
@@ -110,8 +115,14 @@ def sync_command_args(
     budget_bytes: int | None = None,
     chunk_base_url: str | None = None,
     activate: bool = True,
+    content_format: int = 1,
 ) -> dict[str, Any]:
-    """Arguments for ``send_command(name="content.sync")``; the budget defaults to delta x 1.10 + 1 MiB."""
+    """Arguments for ``send_command(name="content.sync")``; the budget defaults to delta x 1.10 + 1 MiB.
+
+    ``content_format=2`` adds ``snapshot_url`` (agents that know format 2 use it) and the budget is
+    the exact bytes of the precomputed delta from the device's active version; agents that do not
+    know it answer ``rejected`` (unknown argument), and format 1 is what to send them.
+    """
     info = get_version(session, settings=settings, bundle=bundle, version=version)
     _check_window(window)
     if budget_bytes is None:
@@ -121,17 +132,16 @@ def sync_command_args(
             else delta_bytes(session, bundle=bundle, version=version)
         )
         budget_bytes = int(delta.wire_bytes * BUDGET_FACTOR) + MIB
-    args: dict[str, Any] = {
-        "bundle": bundle,
-        "version": version,
-        "manifest_url": info.manifest_url,
-        "rate_kbit": int(rate_kbit),
-        "window": window,
-        "budget_bytes": int(budget_bytes),
-        "activate": activate,
-    }
-    if job_id:
-        args["job_id"] = job_id
-    if chunk_base_url:
-        args["chunk_base_url"] = chunk_base_url
-    return args
+    args = SyncArgs(
+        bundle=bundle,
+        version=version,
+        manifest_url=info.manifest_url,
+        budget_bytes=int(budget_bytes),
+        job_id=job_id or None,
+        chunk_base_url=chunk_base_url or None,
+        snapshot_url=snapshot_url(settings, bundle, version) if content_format >= FORMAT_2 else None,
+        rate_kbit=int(rate_kbit),
+        window=window,
+        activate=activate,
+    )
+    return {k: v for k, v in codec.encode(args).items() if v is not None or k == WINDOW}

@@ -78,6 +78,18 @@ class VersionChunk(Base):
     chunk_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
+class VersionDelta(Base):
+    """Format 2: exact wire bytes (delta object + pack) from a retained ``base_version`` to this version."""
+
+    __tablename__ = "content_deltas"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("content_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    base_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wire_bytes: Mapped[int] = mapped_column(BigInteger)
+
+
 class DeviceContent(Base):
     """What a device reported through its ``content.*`` events, per bundle."""
 

@@ -175,15 +175,38 @@ def get_chunk(prefix: str, digest: str, request: Request, settings: AppSettings)
     return _serve(path, request, digest, immutable=True)
 
 
+@public_router.head("/objects/{prefix}/{digest}", include_in_schema=False)
+@public_router.get("/objects/{prefix}/{digest}")
+def get_object(prefix: str, digest: str, request: Request, settings: AppSettings) -> Response:
+    """Format 2 index objects (roots, chunk lists, delta objects)."""
+    origin_limiter().configure_once(settings.content_origin_rate_kbit * 1000)
+    ok = bool(HASH_RE.match(digest)) and prefix == digest[:4]
+    path = service.chunk_store(settings).object_path(digest) if ok else None
+    return _serve(path, request, digest, immutable=True)
+
+
+@public_router.head("/packs/{prefix}/{digest}", include_in_schema=False)
+@public_router.get("/packs/{prefix}/{digest}")
+def get_pack(prefix: str, digest: str, request: Request, settings: AppSettings) -> Response:
+    """Format 2 delta packs (fetched by Range runs)."""
+    origin_limiter().configure_once(settings.content_origin_rate_kbit * 1000)
+    ok = bool(HASH_RE.match(digest)) and prefix == digest[:4]
+    path = service.chunk_store(settings).pack_path(digest) if ok else None
+    return _serve(path, request, digest, immutable=True)
+
+
 @public_router.head("/bundles/{bundle}/{name}", include_in_schema=False)
 @public_router.get("/bundles/{bundle}/{name}")
 def get_manifest(bundle: str, name: str, request: Request, settings: AppSettings) -> Response:
     gz = name.endswith(".json.gz")
+    snap = name.endswith(".snap")
     version = name[: -len(".json.gz")] if gz else name[: -len(".json")] if name.endswith(".json") else ""
+    version = name[: -len(".snap")] if snap else version
     try:
         service._name(bundle, "bundle")
         service._name(version, "version")
     except InvalidInput:
         raise NotFound("no such manifest") from None
-    path = service.chunk_store(settings).manifest_path(bundle, version, gz=gz)
+    store = service.chunk_store(settings)
+    path = store.snapshot_path(bundle, version) if snap else store.manifest_path(bundle, version, gz=gz)
     return _serve(path, request, f"{bundle}-{version}", immutable=False)

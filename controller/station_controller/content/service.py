@@ -19,16 +19,19 @@ from station_protocol.content import (
     canonical_bytes,
     check_name,
     manifest_to_dict,
+    parse_manifest,
     signed_document,
+    split_document,
 )
 from station_protocol.errors import MalformedMessage
 
 from ..errors import InvalidInput, NotFound
 from ..kernel.clock import utcnow
 from ..settings import Settings
+from . import deltas
 from .errors import ChunkMissing, VersionExists
 from .keys import content_root, sign_with_active
-from .models import Bundle, BundleVersion, StoredChunk, VersionChunk
+from .models import Bundle, BundleVersion, StoredChunk, VersionChunk, VersionDelta
 from .store import ChunkStore
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,11 @@ def chunk_store(settings: Settings) -> ChunkStore:
 
 def manifest_url(settings: Settings, bundle: str, version: str) -> str:
     return f"{settings.public_url.rstrip('/')}/content/bundles/{bundle}/{version}.json.gz"
+
+
+def snapshot_url(settings: Settings, bundle: str, version: str) -> str:
+    """Format 2: the signed snapshot (docs/content.md §2b)."""
+    return f"{settings.public_url.rstrip('/')}/content/bundles/{bundle}/{version}.snap"
 
 
 def _name(value: str, what: str) -> str:
@@ -192,6 +200,7 @@ def publish_version(
     previous = _latest(session, b)
     prev_hashes = _hashes(session, previous.id) if previous is not None else set()
     new = [h for h in refs if h not in prev_hashes]
+    wire = _publish_v2(session, settings, manifest, _live(session, b))
     row = BundleVersion(
         bundle_id=b.id,
         version=version,
@@ -200,7 +209,9 @@ def publish_version(
         key_id=signature.key_id,
         total_bytes=manifest.total_bytes,
         stored_bytes=sum(v[1] for v in refs.values()),
-        new_bytes=sum(refs[h][1] for h in new),
+        new_bytes=wire[previous.version]
+        if previous is not None and previous.version in wire
+        else sum(refs[h][1] for h in new),
         new_raw_bytes=sum(refs[h][0] for h in new),
         file_count=len(files),
         chunk_count=len(refs),
@@ -210,6 +221,7 @@ def publish_version(
     session.add(row)
     session.flush()
     session.add_all(VersionChunk(version_id=row.id, chunk_hash=h) for h in refs)
+    session.add_all(VersionDelta(version_id=row.id, base_version=v, wire_bytes=n) for v, n in wire.items())
     chunk_store(settings).put_manifest(bundle, version, document)
     _apply_retention(session, settings, b)
     session.commit()
@@ -222,6 +234,51 @@ def publish_version(
         row.new_bytes,
     )
     return _info(settings, bundle, row)
+
+
+def _live(session: Session, b: Bundle) -> list[BundleVersion]:
+    return list(
+        session.scalars(
+            select(BundleVersion)
+            .where(BundleVersion.bundle_id == b.id, BundleVersion.retired.is_(False))
+            .order_by(BundleVersion.seq.desc())
+        )
+    )
+
+
+def stored_manifest(settings: Settings, bundle: str, version: str) -> Manifest | None:
+    """A published version's manifest read back from the store (None when it is gone)."""
+    try:
+        body, _ = split_document(chunk_store(settings).manifest_path(bundle, version).read_bytes())
+        return parse_manifest(body)
+    except (OSError, MalformedMessage):
+        return None
+
+
+def _publish_v2(
+    session: Session, settings: Settings, manifest: Manifest, live: Sequence[BundleVersion]
+) -> dict[str, int]:
+    """Write format 2 (deltas from every live version); {base version: exact wire bytes from it}."""
+    bases = [
+        m for m in (stored_manifest(settings, manifest.bundle, r.version) for r in live) if m is not None
+    ]
+    store = chunk_store(settings)
+    snap, stats = deltas.publish_v2(
+        store,
+        manifest=manifest,
+        bases=bases,
+        sign=lambda payload: sign_with_active(session, settings=settings, payload=payload),
+    )
+    snapshot_size = store.snapshot_path(manifest.bundle, manifest.version).stat().st_size
+    log.info(
+        "content %s %s format 2: %d deltas, %d pack bytes, %.1f s",
+        manifest.bundle,
+        manifest.version,
+        stats.deltas,
+        stats.pack_bytes,
+        stats.seconds,
+    )
+    return {v: snapshot_size + d.wire_bytes for v, d in snap.deltas.items()}
 
 
 def _latest(session: Session, b: Bundle) -> BundleVersion | None:
@@ -307,4 +364,8 @@ def delta_bytes(session: Session, *, bundle: str, version: str, have_version: st
             )
         )
     count, wire, raw = session.execute(q).one()
+    if have_version is not None:  # format 2: the exact bytes of the precomputed delta, when there is one
+        exact = session.get(VersionDelta, (target.id, have_version))
+        if exact is not None:
+            wire = exact.wire_bytes
     return Delta(wire_bytes=int(wire), raw_bytes=int(raw), chunks=int(count))

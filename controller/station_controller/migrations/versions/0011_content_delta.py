@@ -1,7 +1,7 @@
-"""Content format v2 bookkeeping (issue 12).
+"""Content format v2 bookkeeping (issue 12): ``content_deltas``, the exact wire bytes of each delta.
 
-Reserved in the migration chain so the three features can land in any order; a feature that needs no
-table of its own leaves this revision a no-op.
+One row per (published version, retained base version): what a device holding the base downloads
+(delta object + pack) beside the snapshot, so estimates and budgets need no file reads.
 
 Revision ID: 0011
 Revises: 0010
@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
@@ -18,8 +21,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "content_deltas",
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("base_version", sa.String(length=64), nullable=False),
+        sa.Column("wire_bytes", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["version_id"], ["content_versions.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("version_id", "base_version"),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("content_deltas")
