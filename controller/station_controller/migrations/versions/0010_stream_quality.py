@@ -45,9 +45,37 @@ def _upgrade_alerts() -> None:
     op.create_index("ix_alert_records_status_starts", "alert_records", ["status", "starts_at"])
 
 
+def _upgrade_lessons() -> None:
+    op.create_table(
+        "lessons",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("url", sa.String(2048), nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("timezone", sa.String(64), nullable=False),
+        sa.Column("regions", sa.JSON(), nullable=False),
+        sa.Column("stations", sa.JSON(), nullable=False),
+        sa.Column("tags", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(64), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_lessons_window", "lessons", ["starts_at", "ends_at"])
+    op.create_table(
+        "lesson_targets",
+        sa.Column("lesson_id", sa.Integer(), sa.ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("device_id", sa.String(64), primary_key=True),
+        sa.Column("command_id", sa.String(64), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
 def upgrade() -> None:
     _upgrade_alerts()
+    _upgrade_lessons()
 
 
 def downgrade() -> None:
+    op.drop_table("lesson_targets")
+    op.drop_table("lessons")
     op.drop_table("alert_records")
