@@ -10,20 +10,16 @@ from pydantic import ValidationError
 
 from ..api.deps import AppSettings, DbSession, bearer_token
 from ..auth.deps import Operator, Viewer
-from ..errors import AuthenticationRequired, ControllerError, InvalidInput
+from ..errors import AuthenticationRequired, InvalidInput
 from ..settings import Settings
 from . import service
 from .deps import Alertmanager, Sms
+from .errors import PayloadTooLarge
 from .models import AlertRecord
 from .schemas import AlertOut, AlertPage, MaintenanceIn, MaintenanceOut, WebhookBody
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 SILENCE_ID = r"^[0-9a-fA-F-]{1,64}$"
-
-
-class PayloadTooLarge(ControllerError):
-    code = "payload_too_large"
-    status = 413
 
 
 def _check_token(request: Request, settings: Settings) -> None:
