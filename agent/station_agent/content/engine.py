@@ -296,6 +296,7 @@ class SyncEngine:
                 )
             if delta is not None and needed:
                 sync.fetch_pack(delta, needed)
+                job.refetched_bytes += sync.refetched
         return sync.manifest(snap), sync.spooled
 
     def _fetch_pieces(self, job: SyncJob, stop: threading.Event, pieces: List[Piece]) -> None:

@@ -97,6 +97,7 @@ class SnapshotSync:
         self._local = LocalIndex(tree)
         self.spooled: List[str] = []
         self.failed: List[DeltaItem] = []
+        self.refetched = 0  # bytes of pack items that failed verification and were fetched again
 
     def have(self, digest: str) -> bool:
         return digest in self._local.objects or digest in self._seeds or self._tree.has_chunk(digest)
@@ -157,6 +158,7 @@ class SnapshotSync:
         pieces = [self._run_piece(delta, run, url) for run in runs(needed)]
         self._fetch(pieces)
         retry, self.failed = self.failed, []
+        self.refetched += sum(i.length for i in retry)
         self._fetch([self._run_piece(delta, [item], url, single=True) for item in retry])
 
     def _run_piece(self, delta: Delta, run: List[DeltaItem], url: str, single: bool = False) -> Piece:
