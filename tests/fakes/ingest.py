@@ -37,8 +37,15 @@ class FakePoints:
             on_done()
 
 
+class FakeOutage(RuntimeError):
+    """What a sink raises while its database is down: ``retryable``, so ingest keeps the batch."""
+
+    retryable = True
+
+
 class FakeResults:
-    """``ResultSink`` (and feature-event sink) keeping each batch; the first ``failures`` batches raise."""
+    """``ResultSink`` (and feature-event sink) keeping each batch; the first ``failures`` batches raise
+    an outage (``FakeOutage``)."""
 
     def __init__(self, failures: int = 0) -> None:
         self.failures = failures
@@ -47,7 +54,7 @@ class FakeResults:
     def record(self, results: Sequence[Any]) -> None:
         if self.failures:
             self.failures -= 1
-            raise RuntimeError("database is locked")
+            raise FakeOutage("database is locked")
         self.batches.append(list(results))
 
 

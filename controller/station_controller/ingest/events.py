@@ -6,7 +6,10 @@ Features implement a handler next to their own code (``portal/device_events.py``
 ``build_ingest``; this module imports no feature.
 
 Each event carries the acknowledgement of its MQTT message (``on_done``), called after the handler's
-batch committed; a failed batch keeps its events, unacknowledged, for the next flush.
+batch committed. A batch that fails is isolated (isolation.py): an outage (``retryable``, a database
+outage) keeps every unwritten event, unacknowledged, for the next flush; an event the handler refuses
+on its own (a poison event) is counted in ``events_rejected{reason}``, logged with its device and
+acknowledged, and the other devices' events of the batch are recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from ..observability.metrics import IngestStats
 from .acks import Latch
+from .isolation import reason_of, write_isolating
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +63,28 @@ class EventRoute:
 
 class EventDispatcher:
     """The one place ingest hands events to features: per handler a pending list, flushed as one batch
-    (one transaction) per handler, so no SQL is written per message. A failed batch is kept; it is
-    bounded by the broker's in-flight window, as every pending event is an unacknowledged message."""
+    (one transaction) per handler, so no SQL is written per message. A batch that failed on an outage
+    is kept; it is bounded by the broker's in-flight window, as every pending event is an
+    unacknowledged message. A poison event is isolated by halving the batch and dropped alone."""
 
-    def __init__(self, handlers: Sequence[DeviceEventHandler]) -> None:
+    def __init__(self, handlers: Sequence[DeviceEventHandler], stats: IngestStats | None = None) -> None:
         self._handlers = list(handlers)
+        self._stats = stats if stats is not None else IngestStats()
         self._wanted = [handler.names for handler in self._handlers]  # read once: fixed per process
         self._pending: list[list[DeviceEvent]] = [[] for _ in self._handlers]
         self._names = frozenset().union(*self._wanted)
 
+    @property
+    def names(self) -> frozenset[str]:
+        """Every name some handler wants."""
+        return self._names
+
     def wants(self, name: str) -> bool:
         return name in self._names
+
+    def pending(self) -> int:
+        """Events waiting for a handler's commit (a gauge)."""
+        return sum(len(batch) for batch in self._pending)
 
     def add(
         self, device_id: str, name: str, detail: dict[str, Any], on_done: Callable[[], None] | None = None
@@ -85,18 +101,32 @@ class EventDispatcher:
     def flush(self) -> None:
         for index, handler in enumerate(self._handlers):
             batch, self._pending[index] = self._pending[index], []
-            if not batch:
-                continue
-            try:
-                handler.record(batch)
-            except Exception:
-                log.exception(
-                    "recording %d events (%s) failed; will retry",
-                    len(batch),
-                    ",".join(sorted(self._wanted[index])),
-                )
-                self._pending[index] = batch + self._pending[index]
-                continue
-            for event in batch:
-                if event.on_done is not None:
-                    event.on_done()
+            if batch:
+                self._flush_one(index, handler, batch)
+
+    def _flush_one(self, index: int, handler: DeviceEventHandler, batch: list[DeviceEvent]) -> None:
+        out = write_isolating(batch, handler.record, device_of=lambda event: event.device_id)
+        if out.retry:
+            self._stats.inc("events_failed", len(out.retry))
+            log.warning(
+                "recording %d events (%s) failed, will retry: %s",
+                len(out.retry),
+                ",".join(sorted(self._wanted[index])),
+                out.error,
+            )
+            self._pending[index] = out.retry + self._pending[index]
+        if out.written:
+            self._stats.inc("events_recorded", len(out.written))
+        for event, error in out.refused:
+            reason = reason_of(error)
+            self._stats.inc_labeled("events_rejected", reason)
+            log.error(
+                "%s: event %s refused by its handler (%s), dropped: %s",
+                event.device_id,
+                event.name,
+                reason,
+                error,
+            )
+        for event in [*out.written, *(event for event, _ in out.refused)]:
+            if event.on_done is not None:
+                event.on_done()

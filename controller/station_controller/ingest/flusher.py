@@ -10,6 +10,7 @@ from collections.abc import Callable
 from ..observability.metrics import IngestStats
 from ..supervisor import SupervisedThread
 from .devices import KnownDevices
+from .isolation import write_isolating
 from .presence import PresenceRepository, PresenceStore, Row
 from .registry_io import is_outage
 
@@ -101,30 +102,16 @@ class PresenceFlusher:
         return written
 
     def _write_isolating(self, rows: list[Row]) -> tuple[int, list[Row]]:
-        """(rows written, rows to keep for the next flush); depth-first halves, left first."""
-        parts = [rows]
-        written = 0
-        refused: list[tuple[Row, Exception]] = []
-        while parts:
-            part = parts.pop()
-            try:
-                self._repository.write_presence(part)
-            except Exception as exc:
-                if self._is_outage(exc):
-                    log.warning("presence flush of %d devices failed, will retry: %s", len(rows), exc)
-                    return written, part + [row for later in reversed(parts) for row in later]
-                if len(part) > 1:
-                    middle = len(part) // 2
-                    parts += [part[middle:], part[:middle]]
-                else:
-                    refused.append((part[0], exc))
-                continue
-            written += len(part)
-        if len(refused) == len(rows) > 1:
-            # Every device failed alike: a fault of the database or of this code, not of one device.
-            log.error("presence flush: all %d rows failed, will retry: %s", len(rows), refused[0][1])
-            return 0, rows
-        for row, error in refused:
+        """(rows written, rows to keep for the next flush): isolation.write_isolating over the rows."""
+        out = write_isolating(
+            rows,
+            self._repository.write_presence,
+            device_of=lambda row: str(row["id"]),
+            is_outage=self._is_outage,
+        )
+        if out.retry:
+            log.warning("presence flush of %d devices failed, will retry: %s", len(out.retry), out.error)
+        for row, error in out.refused:
             self._stats.inc("presence_rows_rejected")
             log.error("%s: the registry refused this device's presence row, dropped: %s", row["id"], error)
-        return written, []
+        return len(out.written), out.retry

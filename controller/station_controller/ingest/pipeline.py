@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple, Protocol
 
 from station_protocol import (
@@ -39,6 +39,8 @@ from .acks import Ack, Latch, no_ack
 from .budgets import BudgetLimits, DeviceBudgets, Quarantine
 from .devices import KnownDevices
 from .events import DeviceEventHandler, EventDispatcher
+from .isolation import reason_of, write_isolating
+from .labels import LabelBounds, registered_events
 from .presence import PresenceStore
 from .results import DeviceResult, ResultSink
 
@@ -171,6 +173,7 @@ class Pipeline:
         budgets: BudgetLimits | None = None,
         clear_retained: RetainedClearer | None = None,
         redelivery_wait_s: float = 60.0,
+        event_names: Iterable[str] | None = None,
     ) -> None:
         self._inbox = inbox
         self._known = known
@@ -184,7 +187,10 @@ class Pipeline:
         # Not bounded here: each entry is an unacknowledged message, so the broker's in-flight window
         # (settings.mqtt_receive_maximum) bounds them; dropping one would lose a broker-acked uplink.
         self._pending_results: list[tuple[DeviceResult, Ack]] = []
-        self._events = EventDispatcher(event_handlers)  # features' handlers (plugins.py)
+        self._events = EventDispatcher(event_handlers, stats)  # features' handlers (plugins.py)
+        # TSDB tag values a device chooses are bounded (labels.py): registry names + handlers' names.
+        names = registered_events() if event_names is None else frozenset(event_names)
+        self.labels = LabelBounds(stats=stats, event_names=names | self._events.names)
         self._stopping = threading.Event()
         self._thread = SupervisedThread(name="ingest-pipeline", target=self._run)
         stats.gauge("ingest_queue_depth", inbox.qsize)
@@ -322,7 +328,8 @@ class Pipeline:
         body = env.body
         if isinstance(body, Telemetry):
             self._presence.telemetry(device_id, body, env.ts, now)
-            self._points.submit(telemetry_lines(device_id, role, env.ts, body), on_done=stored)
+            bounded = self.labels.telemetry(device_id, body)
+            self._points.submit(telemetry_lines(device_id, role, env.ts, bounded), on_done=stored)
             return
         if isinstance(body, Event):
             self._event(device_id, role, env.ts, body, now, stored)
@@ -356,7 +363,7 @@ class Pipeline:
         log.log(level, "%s: event %s (%s) %s", device_id, body.name, body.severity, body.detail)
         self._stats.inc_labeled("device_events", body.severity)
         self._presence.seen(device_id, now)
-        line = [event_line(device_id, role, ts_ms, body)]
+        line = [event_line(device_id, role, ts_ms, self.labels.event(device_id, body))]
         if not self._events.wants(body.name):
             self._points.submit(line, on_done=stored)
             return
@@ -365,18 +372,28 @@ class Pipeline:
         self._events.add(device_id, body.name, body.detail, on_done=latch.part)
 
     def flush_results(self) -> None:
-        """Write pending command results (and feature events) in one batch each; keep them on failure."""
+        """Write pending command results (and feature events) in one batch each. An outage keeps the
+        unwritten ones for the next flush; a result the registry refuses alone is counted and dropped."""
         self._events.flush()
         if not self._pending_results or self._results is None:
             return
         batch, self._pending_results = self._pending_results, []
-        try:
-            self._results.record([result for result, _ack in batch])
-        except Exception:
-            log.exception("recording %d command results failed; will retry", len(batch))
-            self._stats.inc("results_failed", len(batch))
-            self._pending_results = batch + self._pending_results
-            return
-        self._stats.inc("results_recorded", len(batch))
-        for _result, ack in batch:
+        results = self._results
+        out = write_isolating(
+            batch, lambda part: results.record([result for result, _ack in part]), device_of=lambda x: x[0][0]
+        )
+        if out.retry:
+            log.warning("recording %d command results failed, will retry: %s", len(out.retry), out.error)
+            self._stats.inc("results_failed", len(out.retry))
+            self._pending_results = out.retry + self._pending_results
+        self._stats.inc("results_recorded", len(out.written))
+        for ((device_id, result), _ack), error in out.refused:
+            self._stats.inc_labeled("results_rejected", reason_of(error))
+            log.error(
+                "%s: result of command %s refused by the registry, dropped: %s",
+                device_id,
+                result.command_id,
+                error,
+            )
+        for _result, ack in [*out.written, *(item for item, _ in out.refused)]:
             ack()

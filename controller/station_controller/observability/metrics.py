@@ -21,6 +21,8 @@ COUNTERS = {
     "write_errors": "Failed TSDB write attempts",
     "results_recorded": "Command results written to the registry",
     "results_failed": "Command results the registry write failed for (retried)",
+    "events_recorded": "Device events recorded by a feature's event handler",
+    "events_failed": "Device events whose handler batch failed on an outage (kept and retried)",
     "presence_flushes": "Batched presence writes to the registry",
     "presence_flush_errors": "Failed presence flushes (changes kept for the next flush)",
     "presence_rows_rejected": "Devices' presence rows the registry refused (isolated, dropped, logged)",
@@ -36,6 +38,22 @@ LABELED = {
     "device_events": ("severity", "Device events received, by severity"),
     "points_rejected": ("reason", "Points refused as poison and not written (see tsdb/screen.py), by reason"),
     "tsdb_rows_dropped": ("reason", "Rows the TSDB accepted, then dropped (its own counters, tsdb/drops.py)"),
+    "results_rejected": (
+        "reason",
+        "Command results the registry refused alone (isolated, dropped), by error",
+    ),
+    "events_rejected": (
+        "reason",
+        "Device events a feature's handler refused alone (poison: isolated, dropped), by error",
+    ),
+    "events_unregistered": (
+        "device",
+        'Events whose name the protocol registry does not declare, stored as name="other", by device',
+    ),
+    "label_values_capped": (
+        "device",
+        'Points whose interface name was past the device\'s cap of distinct names, stored as "other"',
+    ),
 }
 REJECT_REASONS = (
     "too_large",

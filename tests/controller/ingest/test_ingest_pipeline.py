@@ -146,7 +146,7 @@ def test_events_are_counted_and_stored(rig: Rig) -> None:
     rig.feed(_golden("event"))
     assert rig.stats.labeled("device_events", "warning") == 1
     assert rig.points.lines == [
-        "event,device=stb-a1b2c3d4,role=stb,name=disk_low,severity=warning count=1i 1795700031000"
+        "event,device=stb-a1b2c3d4,role=stb,name=other,severity=warning count=1i 1795700031000"
     ]
 
 
