@@ -262,10 +262,20 @@ def _init(args: argparse.Namespace) -> int:
     wheels = sorted(Path(args.wheels).glob("*.whl"))
     if not wheels:
         raise SystemExit(f"launcher: no wheels in {args.wheels}")
-    install_slot(root, "a", wheels, {"version": args.version, "release_id": f"agent-{args.version}"})
+    version = args.version or _agent_version(wheels)
+    install_slot(root, "a", wheels, {"version": version, "release_id": f"agent-{version}"})
     write_boot(root, {"active": "a", "pending": None, "last_update": None})
     shutil.copyfile(__file__, root / "launcher.py")
     return 0
+
+
+def _agent_version(wheels: List[Path]) -> str:
+    """The version in ``station_agent-<version>-py3-none-any.whl``."""
+    for wheel in wheels:
+        parts = wheel.name.split("-")
+        if parts[0] == "station_agent" and len(parts) > 2:
+            return parts[1]
+    raise SystemExit("launcher: no station_agent wheel among the wheels; pass --version")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -274,7 +284,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     init = sub.add_parser("init", help="install slot a from --wheels and write boot.json")
     init.add_argument("--wheels", required=True)
-    init.add_argument("--version", required=True)
+    init.add_argument("--version", help="default: from the station_agent wheel's name")
     init.add_argument("--force", action="store_true")
     run = sub.add_parser("run", help="run the agent of the selected slot (args after -- go to the agent)")
     run.add_argument("--python", default=sys.executable, help="interpreter for the agent")
@@ -284,7 +294,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.action == "init":
         return _init(args)
     agent_args = args.agent_args[1:] if args.agent_args[:1] == ["--"] else args.agent_args
-    launcher = Launcher(Path(args.root), args.python, agent_args, args.restart_delay_s)
+    python = shutil.which(args.python) or args.python  # posix_spawn wants a path, systemd may give a name
+    launcher = Launcher(Path(args.root), python, agent_args, args.restart_delay_s)
     signal.signal(signal.SIGTERM, launcher.stop)
     signal.signal(signal.SIGINT, launcher.stop)
     return launcher.run()
