@@ -25,3 +25,7 @@ def patch(raw: bytes, base: bytes, level: int = LEVEL) -> bytes:
     )
     dictionary = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
     return zstandard.ZstdCompressor(compression_params=params, dict_data=dictionary).compress(raw)
+
+
+def decompress(stored: bytes, size: int) -> bytes:
+    return zstandard.ZstdDecompressor(max_window_size=1 << 27).decompress(stored, max_output_size=size)

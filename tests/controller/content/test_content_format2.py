@@ -1,0 +1,76 @@
+"""Format 2 via the controller: snapshot and objects served, exact delta bytes in args and estimates, GC."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from station_controller.content import devices, gc, service
+from station_protocol.content import parse_snapshot, split_document
+from tests.controller.api.core_fixtures import Api
+from tests.controller.content.test_content_api import _publish
+
+
+def _edit(path: Path, at: int, insert: bytes) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:at] + insert + data[at:])
+
+
+def test_snapshot_delta_bytes_and_format2_args(api: Api, tmp_path: Path) -> None:
+    op = api.user("operator")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "lesson.bin").write_bytes(random.Random(3).randbytes(600_000))
+    _publish(api, op, src, "math", "v1")
+    _edit(src / "lesson.bin", 250_000, b"a changed sentence")
+    v2 = _publish(api, op, src, "math", "v2")
+    snap_doc = api.client.get("/content/bundles/math/v2.snap")
+    assert snap_doc.status_code == 200
+    assert len(snap_doc.content) < 1000  # "did anything change?" costs about one small request
+    body, _ = split_document(snap_doc.content, "snapshot")
+    snap = parse_snapshot(body)
+    assert set(snap.deltas) == {"v1"}
+    root = api.client.get(f"/content/objects/{snap.root.sha256[:4]}/{snap.root.sha256}")
+    assert (root.status_code, len(root.content)) == (200, snap.root.stored_size)
+    delta_obj = snap.deltas["v1"].obj
+    assert api.client.get(f"/content/objects/{delta_obj.sha256[:4]}/{delta_obj.sha256}").status_code == 200
+    exact = len(snap_doc.content) + snap.deltas["v1"].wire_bytes
+    assert v2["new_bytes"] == exact < 5_000  # a patch, not the 64 KiB chunks around the edit
+    with api.sessions() as session:
+        devices.record_sync_event(
+            session, device_id="stb-9", name="content.done",
+            detail={"job_id": "j", "bundle": "math", "version": "v1", "activated": True, "bytes_wire": 1},
+        )  # fmt: skip
+        assert (
+            devices.delta_for_device(session, device_id="stb-9", bundle="math", version="v2").wire_bytes
+            == exact
+        )
+        args = devices.sync_command_args(
+            session, settings=api.settings, bundle="math", version="v2", device_id="stb-9", content_format=2
+        )
+        old = devices.sync_command_args(session, settings=api.settings, bundle="math", version="v2")
+    assert args["snapshot_url"] == service.snapshot_url(api.settings, "math", "v2")
+    assert args["manifest_url"].endswith("/content/bundles/math/v2.json.gz")
+    assert args["budget_bytes"] == int(exact * devices.BUDGET_FACTOR) + service.MIB
+    assert "snapshot_url" not in old
+
+
+def test_gc_drops_format2_objects_of_retired_versions(api: Api, tmp_path: Path) -> None:
+    op = api.user("operator")
+    api.settings.content_keep_versions = 1
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "f.bin").write_bytes(random.Random(4).randbytes(200_000))
+    _publish(api, op, src, "news", "v1")
+    store = service.chunk_store(api.settings)
+    body, _ = split_document(store.snapshot_path("news", "v1").read_bytes(), "snapshot")
+    old_root = parse_snapshot(body).root.sha256
+    (src / "f.bin").write_bytes(random.Random(5).randbytes(200_000))
+    _publish(api, op, src, "news", "v2")
+    assert not store.snapshot_path("news", "v1").exists()
+    assert store.object_path(old_root).exists()
+    with api.sessions() as session:
+        gc.collect(session, settings=api.settings, grace_s=0)
+    assert not store.object_path(old_root).exists()
+    body, _ = split_document(store.snapshot_path("news", "v2").read_bytes(), "snapshot")
+    assert store.object_path(parse_snapshot(body).root.sha256).exists()
