@@ -194,6 +194,8 @@ class Pipeline:
         self._stopping = threading.Event()
         self._thread = SupervisedThread(name="ingest-pipeline", target=self._run)
         stats.gauge("ingest_queue_depth", inbox.qsize)
+        stats.gauge("ingest_events_pending", self._events.pending)
+        stats.gauge("ingest_results_pending", lambda: len(self._pending_results))
 
     def start(self) -> None:
         self._thread.start()

@@ -55,6 +55,33 @@ LABELED = {
         'Points whose interface name was past the device\'s cap of distinct names, stored as "other"',
     ),
 }
+# name → help; gauges read at scrape time (IngestStats.gauge), summed over runtimes.
+GAUGES = {
+    "tsdb_buffer_points": "Points waiting for the TSDB writer (buffered or being written) (current)",
+    "devices_online": "Devices ingest believes online (current)",
+    "ingest_queue_depth": "Uplink messages queued between the MQTT client and the pipeline (current)",
+    "ingest_unacked": "Uplink messages taken from the broker and not yet acknowledged (current)",
+    "ingest_events_pending": "Device events waiting for a feature handler's commit (current)",
+    "ingest_results_pending": "Command results waiting for the registry write (current)",
+}
+# What the alert rules (monitoring/alerts/) read, as exposed: renaming one silently breaks an alert, so
+# tests/controller/ingest/test_ingest_metrics.py pins these names, their type and their help text.
+ALERT_INPUTS = {
+    "thread_restarts_total": "counter",
+    "threads_down": "gauge",
+    "points_rejected_total": "counter",
+    "points_dropped_total": "counter",
+    "tsdb_rows_dropped_total": "counter",
+    "devices_quarantined_total": "counter",
+    "messages_rejected_total": "counter",
+    "events_rejected_total": "counter",
+    "events_failed_total": "counter",
+    "results_rejected_total": "counter",
+    "events_unregistered_total": "counter",
+    "label_values_capped_total": "counter",
+    "ingest_events_pending": "gauge",
+    "tsdb_buffer_points": "gauge",
+}
 REJECT_REASONS = (
     "too_large",
     "malformed",
@@ -151,8 +178,8 @@ class _StatsCollector(Collector):
             yield family
         yield from self._collect_labeled(sources)
         yield from _collect_threads()
-        for name in ("tsdb_buffer_points", "devices_online", "ingest_queue_depth", "ingest_unacked"):
-            gauge = GaugeMetricFamily(name, f"{name.replace('_', ' ')} (current)")
+        for name, doc in GAUGES.items():
+            gauge = GaugeMetricFamily(name, doc)
             gauge.add_metric([], sum(snap.get(name, 0) for snap in snapshots))
             yield gauge
 
