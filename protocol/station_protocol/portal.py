@@ -62,6 +62,7 @@ class SessionCounters:
     ip: str = c.spec(c.token(15))
     bytes_up: int = c.spec(c.integer())
     bytes_down: int = c.spec(c.integer())
+    last_activity_ms: Optional[int] = c.optional(c.integer(0, b.MAX_TS_MS))  # last byte seen, agent clock
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class ExtendOutput:
     bytes_down: int = c.spec(c.integer())
     expires_at: int = c.spec(c.integer(1, b.SAFE_INT_MAX))
     quota_bytes: int = c.spec(c.integer(0, b.SAFE_INT_MAX))
+    last_activity_ms: Optional[int] = c.optional(c.integer(0, b.MAX_TS_MS))
 
 
 @dataclass(frozen=True)
@@ -124,18 +126,20 @@ class SessionInfo:
     up_kbps: int = c.spec(c.integer(0, MAX_KBPS))
     down_kbps: int = c.spec(c.integer(0, MAX_KBPS))
     idle_timeout_s: int = c.spec(c.integer(0, MAX_IDLE_S))
+    last_activity_ms: Optional[int] = c.optional(c.integer(0, b.MAX_TS_MS))
 
 
+# Entries of outputs and events are read leniently too: a newer agent may add keys to them.
 @dataclass(frozen=True)
 class SessionsOutput:
-    sessions: Tuple[SessionInfo, ...] = c.spec(c.items(SessionInfo, MAX_SESSIONS))
+    sessions: Tuple[SessionInfo, ...] = c.spec(c.items(SessionInfo, MAX_SESSIONS, strict=False))
 
 
 @dataclass(frozen=True)
 class Accounting:
     """Body of ``portal.accounting``: counters of up to a chunk of live sessions."""
 
-    sessions: Tuple[SessionCounters, ...] = c.spec(c.items(SessionCounters, MAX_SESSIONS))
+    sessions: Tuple[SessionCounters, ...] = c.spec(c.items(SessionCounters, MAX_SESSIONS, strict=False))
 
 
 COMMAND_SPECS: Tuple[CommandSpec, ...] = (

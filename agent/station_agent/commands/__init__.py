@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Dict, Mapping, Optional
 
+from station_protocol import commands as names
+
 from .base import CommandContext, Handler
 from .diagnostics import Diagnostics, DiagnosticsTargets
 from .ping import ping
@@ -28,6 +30,6 @@ def build_registry(
     *, reboot: Reboot, diagnostics: Diagnostics, role: Optional[Mapping[str, Handler]] = None
 ) -> Dict[str, Handler]:
     """The common handlers plus the running role's (``portal.*`` on a router, ``content.*`` on an STB)."""
-    handlers: Dict[str, Handler] = {"ping": ping, "reboot": reboot, "diagnostics": diagnostics}
+    handlers: Dict[str, Handler] = {names.PING: ping, names.REBOOT: reboot, names.DIAGNOSTICS: diagnostics}
     handlers.update(role or {})
     return handlers

@@ -1,14 +1,17 @@
 """``portal.allow`` / ``portal.revoke`` / ``portal.extend`` / ``portal.sessions`` (docs/portal.md).
 
-Arguments are validated strictly; a bad one raises InvalidPortalArgs, answered ``rejected``.
+Arguments decode through the contract (gateway/validate.py); a bad one raises InvalidPortalArgs,
+answered ``rejected``.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict
 
+from station_protocol import portal as p
+
 from ..gateway.gateway import Gateway
-from ..gateway.validate import only_keys, parse_allow, parse_extend, parse_revoke
+from ..gateway.validate import parse_allow, parse_extend, parse_revoke, parse_sessions
 from .base import CommandContext, Handler
 
 
@@ -30,13 +33,13 @@ class PortalCommands:
         return self._gateway.extend(session_id, expires_at, quota_bytes)
 
     def sessions(self, ctx: CommandContext) -> Dict[str, Any]:
-        only_keys(ctx.args, (), "portal.sessions: ")
+        parse_sessions(ctx.args)
         return {"sessions": self._gateway.list_sessions()}
 
     def handlers(self) -> Dict[str, Handler]:
         return {
-            "portal.allow": self.allow,
-            "portal.revoke": self.revoke,
-            "portal.extend": self.extend,
-            "portal.sessions": self.sessions,
+            p.ALLOW: self.allow,
+            p.REVOKE: self.revoke,
+            p.EXTEND: self.extend,
+            p.SESSIONS: self.sessions,
         }

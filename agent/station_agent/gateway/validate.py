@@ -1,12 +1,22 @@
-"""Strict parsing of the desired-config ``portal`` key and of ``portal.*`` command arguments."""
+"""Strict parsing of the desired-config ``portal`` key and of ``portal.*`` command arguments.
+
+``portal.*`` arguments decode through the contract (station_protocol.portal: names, types, bounds) into
+its typed dataclasses; before that this module checks their meaning (a unicast MAC, a client IPv4, the
+session id characters) and words the errors the way the router's operators read them.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
+
+from station_protocol import MalformedMessage, contract
+from station_protocol import bounds as b
+from station_protocol import portal as p
+from station_protocol.portal import AllowArgs as AllowArgs  # gateway.py takes the typed args
 
 from .errors import InvalidPortalArgs
 
@@ -15,9 +25,9 @@ IFNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")  # IFNAMSIZ; quotes/spaces co
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 HEX64_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 MAX_LIST = 4096
-MAX_KBPS = 10_000_000  # 10 Gbit/s
-MAX_IDLE_S = 30 * 24 * 3600
-MAX_QUOTA = 1 << 53  # exact in a JSON double
+MAX_KBPS = p.MAX_KBPS  # 10 Gbit/s
+MAX_IDLE_S = p.MAX_IDLE_S
+MAX_QUOTA = b.SAFE_INT_MAX  # exact in a JSON double
 IPV6_MODES = ("block",)
 RESERVED_PORTS = (53, 67, 80)
 CONFIG_KEYS = (
@@ -54,18 +64,6 @@ class PortalConfig:
         for key in ("walled_garden", "trusted_macs", "blocked_macs"):
             data[key] = list(data[key])
         return data
-
-
-@dataclass(frozen=True)
-class AllowArgs:
-    session_id: str
-    mac: str
-    ip: str
-    expires_at: int
-    idle_timeout_s: int
-    up_kbps: int
-    down_kbps: int
-    quota_bytes: int
 
 
 def mac(value: Any, name: str = "mac") -> str:
@@ -113,54 +111,65 @@ def require(args: Mapping[str, Any], required: Tuple[str, ...], what: str, noun:
         raise InvalidPortalArgs(f"{what}missing {noun}(s) {missing}")
 
 
-ALLOW_KEYS = (
-    "session_id",
-    "mac",
-    "ip",
-    "expires_at",
-    "idle_timeout_s",
-    "up_kbps",
-    "down_kbps",
-    "quota_bytes",
-)
+ALLOW_KEYS = tuple(fld.name for fld in fields(AllowArgs))
+REVOKE_KEYS = tuple(fld.name for fld in fields(p.RevokeArgs))
+EXTEND_KEYS = tuple(fld.name for fld in fields(p.ExtendArgs))
+
+
+def decode(name: str, args: Mapping[str, Any]) -> Any:
+    """The contract's typed args of ``name``; its MalformedMessage (naming the field) → InvalidPortalArgs."""
+    try:
+        return contract.decode_args(name, args)
+    except MalformedMessage as exc:
+        raise InvalidPortalArgs(f"{name}: {exc}") from None
 
 
 def parse_allow(args: Mapping[str, Any]) -> AllowArgs:
     """Raises InvalidPortalArgs naming the first bad or missing argument."""
     only_keys(args, ALLOW_KEYS, "portal.allow: ")
     require(args, ALLOW_KEYS, "portal.allow: ")
-    return AllowArgs(
-        session_id=session_id(args),
-        mac=mac(args["mac"]),
-        ip=ipv4(args["ip"]),
-        expires_at=integer(args, "expires_at", 1, MAX_QUOTA),
-        idle_timeout_s=integer(args, "idle_timeout_s", 0, MAX_IDLE_S),
-        up_kbps=integer(args, "up_kbps", 0, MAX_KBPS),
-        down_kbps=integer(args, "down_kbps", 0, MAX_KBPS),
-        quota_bytes=integer(args, "quota_bytes", 0, MAX_QUOTA),
-    )
+    checked = {
+        "session_id": session_id(args),
+        "mac": mac(args["mac"]),
+        "ip": ipv4(args["ip"]),
+        "expires_at": integer(args, "expires_at", 1, MAX_QUOTA),
+        "idle_timeout_s": integer(args, "idle_timeout_s", 0, MAX_IDLE_S),
+        "up_kbps": integer(args, "up_kbps", 0, MAX_KBPS),
+        "down_kbps": integer(args, "down_kbps", 0, MAX_KBPS),
+        "quota_bytes": integer(args, "quota_bytes", 0, MAX_QUOTA),
+    }
+    allow: AllowArgs = decode(p.ALLOW, checked)
+    return allow
 
 
 def parse_revoke(args: Mapping[str, Any]) -> Tuple[str, str, str]:
     """(session_id, mac, reason)."""
-    only_keys(args, ("session_id", "mac", "reason"), "portal.revoke: ")
+    only_keys(args, REVOKE_KEYS, "portal.revoke: ")
     require(args, ("session_id", "mac"), "portal.revoke: ")
     reason = args.get("reason", "")
     if not isinstance(reason, str) or len(reason) > 200:
         raise InvalidPortalArgs(f"reason: expected a string of at most 200 characters, got {reason!r}")
-    return session_id(args), mac(args["mac"]), reason
+    revoke: p.RevokeArgs = decode(p.REVOKE, {**args, "session_id": session_id(args), "mac": mac(args["mac"])})
+    return revoke.session_id, revoke.mac, revoke.reason
 
 
 def parse_extend(args: Mapping[str, Any]) -> Tuple[str, int, int]:
     """(session_id, expires_at, quota_bytes)."""
-    keys = ("session_id", "expires_at", "quota_bytes")
-    only_keys(args, keys, "portal.extend: ")
-    require(args, keys, "portal.extend: ")
-    return (
-        session_id(args),
-        integer(args, "expires_at", 1, MAX_QUOTA),
-        integer(args, "quota_bytes", 0, MAX_QUOTA),
-    )
+    only_keys(args, EXTEND_KEYS, "portal.extend: ")
+    require(args, EXTEND_KEYS, "portal.extend: ")
+    checked = {
+        "session_id": session_id(args),
+        "expires_at": integer(args, "expires_at", 1, MAX_QUOTA),
+        "quota_bytes": integer(args, "quota_bytes", 0, MAX_QUOTA),
+    }
+    extend: p.ExtendArgs = decode(p.EXTEND, checked)
+    return extend.session_id, extend.expires_at, extend.quota_bytes
+
+
+def parse_sessions(args: Mapping[str, Any]) -> None:
+    """``portal.sessions`` takes no arguments."""
+    only_keys(args, (), "portal.sessions: ")
+    decode(p.SESSIONS, args)
 
 
 def parse_config(value: Any) -> PortalConfig:

@@ -10,6 +10,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from station_protocol import contract
+from station_protocol import portal as wire
+
 from ..commands import outbox
 from ..commands.outbox import QueuedCommand
 from ..commands.publisher import CommandPublisher
@@ -194,17 +197,37 @@ def _record(
 
 
 def allow_args(record: PortalSession) -> dict[str, Any]:
-    """``portal.allow`` args of docs/portal.md."""
-    return {
-        "session_id": record.id,
-        "mac": record.mac,
-        "ip": record.ip,
-        "expires_at": int(as_utc(record.expires_at).timestamp() * 1000),
-        "idle_timeout_s": record.idle_timeout_s,
-        "up_kbps": record.up_kbps,
-        "down_kbps": record.down_kbps,
-        "quota_bytes": record.quota_bytes,
-    }
+    """``portal.allow`` args (station_protocol.portal.AllowArgs, docs/protocol.md §10)."""
+    return contract.encode(
+        wire.AllowArgs(
+            session_id=record.id,
+            mac=record.mac,
+            ip=record.ip,
+            expires_at=_ms(record.expires_at),
+            idle_timeout_s=record.idle_timeout_s,
+            up_kbps=record.up_kbps,
+            down_kbps=record.down_kbps,
+            quota_bytes=record.quota_bytes,
+        )
+    )
+
+
+def revoke_args(record: PortalSession, *, reason: str) -> dict[str, Any]:
+    """``portal.revoke`` args (station_protocol.portal.RevokeArgs)."""
+    return contract.encode(wire.RevokeArgs(session_id=record.id, mac=record.mac, reason=reason))
+
+
+def extend_args(record: PortalSession) -> dict[str, Any]:
+    """``portal.extend`` args (station_protocol.portal.ExtendArgs): the session's end and quota now."""
+    return contract.encode(
+        wire.ExtendArgs(
+            session_id=record.id, expires_at=_ms(record.expires_at), quota_bytes=record.quota_bytes
+        )
+    )
+
+
+def _ms(when: datetime) -> int:
+    return int(as_utc(when).timestamp() * 1000)
 
 
 def grant(
@@ -242,7 +265,7 @@ def grant(
         session,
         settings=settings,
         device_id=site.gateway,
-        name="portal.allow",
+        name=wire.ALLOW,
         args=allow_args(new),
         created_by="portal",
     )
@@ -362,8 +385,8 @@ def kick(
         return record
     queued = None
     if record.kind == "native":
-        args = {"session_id": record.id, "mac": record.mac, "reason": "revoked"}
-        queued = _queue_for_router(session, settings, publisher, record, "portal.revoke", args, by)
+        args = revoke_args(record, reason="revoked")
+        queued = _queue_for_router(session, settings, publisher, record, wire.REVOKE, args, by)
     end_session(session, record=record, reason="revoked", ended_at=utcnow())
     session.commit()
     if queued is not None:
@@ -397,12 +420,7 @@ def extend(
         record.quota_bytes = quota_bytes
     queued = None
     if record.kind == "native":
-        args = {
-            "session_id": record.id,
-            "expires_at": int(as_utc(record.expires_at).timestamp() * 1000),
-            "quota_bytes": record.quota_bytes,
-        }
-        queued = _queue_for_router(session, settings, publisher, record, "portal.extend", args, by)
+        queued = _queue_for_router(session, settings, publisher, record, wire.EXTEND, extend_args(record), by)
     session.commit()
     if queued is not None:
         _publish_or_leave_queued(session, publisher, settings, queued)
