@@ -177,6 +177,12 @@ class Settings(BaseSettings):
     campaign_starts_per_step: int = 200  # device starts (or cancels) per campaign per step
     campaign_broker_retry_s: float = 60.0  # a start that could not be published is retried after this
 
+    # --- Firmware: releases, device updates, stuck detection (issue 10; firmware/, docs/firmware.md) ---
+    firmware_stuck_sweep_s: float = 60.0  # look for devices stuck in an update state this often
+    # seconds a device may stay in a state before it is marked stuck, per state (merged over the defaults
+    # downloading 21600, installing 1800, restarting 900, health_check 1800; queued never expires)
+    firmware_stuck_after_s: dict[str, float] = {}
+
     # --- Alerts: vmalert + Alertmanager, the controller's webhook and relays (issue 11; alerts/) ---
     alerts_alertmanager_url: str = "http://127.0.0.1:9093"  # its API v2 (silences) and what make run starts
     alerts_vmalert_url: str = "http://127.0.0.1:8880"  # what make run starts (its UI lists rule states)

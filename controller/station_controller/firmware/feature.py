@@ -10,7 +10,7 @@ from . import console_pages
 from .campaign_payload import FirmwarePayload
 from .device_events import FirmwareEvents
 from .routes import public_router, router
-from .stuck import StuckSweeper
+from .stuck import DEFAULT_DEADLINES_S, StuckSweeper
 
 FEATURE = Feature(
     name="firmware",
@@ -21,5 +21,11 @@ FEATURE = Feature(
     template_dirs=(Path(__file__).parent / "templates",),
     payloads=lambda settings: [FirmwarePayload(settings)],
     event_handlers=lambda factory, payloads: [FirmwareEvents(factory)],
-    background=lambda ctx: [StuckSweeper(ctx.session_factory)],
+    background=lambda ctx: [
+        StuckSweeper(
+            ctx.session_factory,
+            interval_s=ctx.settings.firmware_stuck_sweep_s,
+            deadlines_s={**DEFAULT_DEADLINES_S, **ctx.settings.firmware_stuck_after_s},
+        )
+    ],
 )
