@@ -13,7 +13,7 @@ import yaml
 
 from station_controller.devstack.errors import ServiceStartError, ToolFailed
 from station_controller.devstack.vmalert import RULES_DIR, RuleTuning, dry_run, offline_tuning, render_rules
-from station_controller.observability.metrics import COUNTERS, LABELED, PROM_NAMES
+from station_controller.observability.metrics import ALERT_INPUTS, COUNTERS, LABELED, PROM_NAMES
 from station_controller.tsdb.lineproto import TELEMETRY_FLOAT_FIELDS, TELEMETRY_INT_FIELDS
 from tests.support import VictoriaHandle, wait_until
 
@@ -28,6 +28,7 @@ REQUIRED = {
     "ControllerThreadRestarting",
     "PointsRejected",
     "DevicesQuarantined",
+    "ControllerThreadDown",
 }
 # The QoE series lessons/qoe_points.py (helper "probe") writes from stream.qoe events, as its docstring
 # names them; the rules read stall_s and play_s.
@@ -48,7 +49,7 @@ def _written_series() -> set[str]:
     iface = {f"iface_{f}" for f in ("rx_bps", "tx_bps", "rx_bytes", "tx_bytes")}
     counters = {f"{PROM_NAMES.get(n, n)}_total" for n in (*COUNTERS, *LABELED)}
     gauges = {"tsdb_buffer_points", "devices_online", "ingest_queue_depth", "ingest_unacked"}
-    return telemetry | iface | counters | gauges | {"event_count", "thread_restarts_total"}
+    return telemetry | iface | counters | gauges | set(ALERT_INPUTS) | {"event_count"}
 
 
 def _series_in(expr: str) -> set[str]:
