@@ -6,13 +6,13 @@ import logging
 import shutil
 import threading
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
 from station_protocol.content import ChunkRef, Manifest
 
+from .document import fetch_document
 from .errors import ManifestRejected, SyncFailed, SyncInterrupted
 from .http import Fetcher
 from .job import SNAPSHOT_SUFFIX, JobBook, SyncJob
@@ -22,29 +22,14 @@ from .progress import Progress
 from .transfer import (
     ChunkFetcher,
     Piece,
-    Throttled,
     TransferSettings,
     Wait,
     WindowClosed,
-    throttle_delay,
-    throttled,
 )
 from .v2 import SnapshotSync
 from .verify import load_pinned_keys, verify_document, verify_snapshot
 
 log = logging.getLogger(__name__)
-MANIFEST_MAX = 256 * 1024 * 1024
-
-
-def _gunzip(data: bytes) -> bytes:
-    """Manifests may be served gzipped (``.json.gz``); the signature covers the decompressed bytes."""
-    try:
-        out = zlib.decompressobj(wbits=31).decompress(data, MANIFEST_MAX + 1)
-    except zlib.error as exc:
-        raise ManifestRejected("manifest_invalid", f"bad gzip: {exc}") from exc
-    if len(out) > MANIFEST_MAX:
-        raise ManifestRejected("manifest_invalid", "manifest larger than 256 MiB")
-    return out
 
 
 class EventSink(Protocol):
@@ -217,50 +202,17 @@ class SyncEngine:
         return plan
 
     def _fetch_manifest(self, job: SyncJob, stop: threading.Event) -> bytes:
-        """The manifest document; 429/503 are waited out (Retry-After), other failures are bounded."""
-        s = self.settings.transfer
-        wait = self._sleep or stop.wait
-        failures = throttles = 0
-        while True:
-            if self._cancel.get(job.job_id) or stop.is_set():
-                raise SyncInterrupted(self._cancel.get(job.job_id) or "stop")
-            try:
-                return self._manifest_once(job)
-            except Throttled as exc:
-                delay = throttle_delay(s, throttles, exc)
-                throttles += 1
-                log.info(
-                    "%s: manifest %s throttled (%s); waiting %.1fs", self._dev, job.manifest_url, exc, delay
-                )
-            except OSError as exc:
-                failures += 1
-                log.info("%s: manifest fetch attempt %d failed: %s", self._dev, failures, exc)
-                if failures >= s.max_retries:
-                    raise SyncFailed(
-                        "stalled", f"manifest {job.manifest_url} unreachable", retryable=True
-                    ) from None
-                delay = min(30.0, s.retry_backoff_s * 2 ** (failures - 1))
-            wait(delay)
-
-    def _manifest_once(self, job: SyncJob) -> bytes:
-        s = self.settings.transfer
-        body = self._fetcher.open(job.manifest_url, timeout_s=s.stall_timeout_s)
-        try:
-            if body.status in (404, 410):
-                raise SyncFailed("not_found", f"{job.manifest_url} answered {body.status}")
-            later = throttled(body.status, body.retry_after, job.manifest_url, self._wall())
-            if later is not None:
-                raise later
-            if body.status != 200:
-                raise OSError(f"HTTP {body.status}")
-            data = body.read(min(MANIFEST_MAX, job.budget_bytes - job.bytes_wire) + 1)
-        finally:
-            body.close()
-        job.bytes_wire += len(data)
-        if len(data) > job.budget_bytes:
-            raise SyncFailed("budget_exceeded", "the manifest alone exceeds the byte budget")
-        self._book.save(job)
-        return _gunzip(data) if data[:2] == b"\x1f\x8b" else data
+        """The signed document (manifest or snapshot); throttling waited out, failures bounded."""
+        return fetch_document(
+            job,
+            fetcher=self._fetcher,
+            settings=self.settings.transfer,
+            stopped=lambda: self._cancel.get(job.job_id) or ("stop" if stop.is_set() else None),
+            wait=self._sleep or stop.wait,
+            wall=self._wall,
+            save=self._book.save,
+            device_id=self._dev,
+        )
 
     def _check_downgrade(self, job: SyncJob, seq: int) -> None:
         active = self.tree.current(job.bundle)
