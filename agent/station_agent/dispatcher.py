@@ -27,6 +27,7 @@ from station_protocol import (
     now_ms,
     topic,
 )
+from station_protocol import commands as names
 from station_protocol.messages import body_to_dict
 
 from .commands.base import CommandContext, Handler
@@ -171,6 +172,6 @@ class Dispatcher:
     def _bad_command(self, topic_name: str, exc: ProtocolError) -> None:
         log.warning("%s: undecodable command on %s: %s", self._device_id, topic_name, exc)
         event = Event(
-            name="bad_command", severity="warning", detail={"topic": topic_name, "error": str(exc)[:500]}
+            name=names.BAD_COMMAND, severity="warning", detail={"topic": topic_name, "error": str(exc)[:500]}
         )
         self._outbox.put("event", topic(self._device_id, Channel.EVENT), encode(make(self._device_id, event)))

@@ -1,4 +1,4 @@
-"""Arguments and outputs of the commands every role answers: ``ping``, ``reboot``, ``diagnostics``."""
+"""The commands every role answers (``ping``, ``reboot``, ``diagnostics``) and the ``bad_command`` event."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from typing import Any, Dict, Optional, Tuple
 
 from . import bounds as b
 from . import codec as c
+from . import fields as f
 from .spec import CommandSpec, EventSpec
 
 PING = "ping"
 REBOOT = "reboot"
 DIAGNOSTICS = "diagnostics"
+BAD_COMMAND = "bad_command"
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,17 @@ class DiagnosticsOutput:
     controller_tcp: Optional[Dict[str, Any]] = c.optional(c.tree(b.DETAIL))
 
 
+@dataclass(frozen=True)
+class BadCommand:
+    """Body of ``bad_command``: a payload on the device's ``cmd`` topic that did not decode as a command."""
+
+    topic: str = c.spec(c.line(256))
+    error: str = c.spec(lambda d, k, w: f.text(d, k, w, 512, kind="text"))
+
+
 COMMAND_SPECS: Tuple[CommandSpec, ...] = (
     CommandSpec(PING, None, PingOutput),
     CommandSpec(REBOOT, c.Empty, RebootOutput),
     CommandSpec(DIAGNOSTICS, c.Empty, DiagnosticsOutput),
 )
-EVENT_SPECS: Tuple[EventSpec, ...] = ()
+EVENT_SPECS: Tuple[EventSpec, ...] = (EventSpec(BAD_COMMAND, BadCommand),)

@@ -126,3 +126,16 @@ def test_portal_commands_and_events_match_the_goldens(
     last = {event["name"]: event["detail"] for event in sent}
     assert last[p.ACCOUNTING] == event_golden(p.ACCOUNTING)
     assert last[p.SESSION_ENDED] == event_golden(p.SESSION_ENDED)
+
+
+def test_an_undecodable_command_is_answered_with_the_golden_bad_command_event(
+    store: StateStore, outbox: Outbox, tunables: Tunables
+) -> None:
+    disp = dispatcher(store, outbox, tunables, {})
+    assert disp.handle(topic(DEVICE, Channel.CMD), b'{"v": 1, "kind": "command"}') is None
+    [event] = queued_events(outbox)
+    assert event["name"] == names.BAD_COMMAND
+    contract.decode_event(names.BAD_COMMAND, event["detail"])
+    golden = event_golden(names.BAD_COMMAND)
+    assert set(event["detail"]) == set(golden)
+    assert event["detail"]["topic"] == topic(DEVICE, Channel.CMD)

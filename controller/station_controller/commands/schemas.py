@@ -6,11 +6,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from station_protocol import commands as names
+
 from ..api.types import UtcDateTime
 
 
 class CommandCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=64, examples=["ping"])
+    name: str = Field(min_length=1, max_length=64, examples=[names.PING])
     args: dict[str, Any] = Field(default_factory=dict)
     timeout_s: float | None = Field(
         default=None, gt=0, le=600, description="default: settings.command_timeout_s"
