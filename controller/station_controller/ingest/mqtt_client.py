@@ -4,6 +4,10 @@ Durable ingest: the client runs with paho's manual acknowledgements. Each queued
 ``Ack`` that sends its PUBACK once the pipeline stored it; until then the broker keeps it in flight for
 us (up to ``mqtt_receive_maximum``, which our CONNECT announces) and redelivers it after a reconnect or
 a controller crash.
+
+The session is keyed by the account (the broker's ``use_username_as_clientid``), so this client cannot
+reach the ``controller-<hostname>`` session an older controller left behind; it expires by itself
+(``SESSION_EXPIRY_S``), and docs/architecture.md "Known limits" says how to drain it first.
 """
 
 from __future__ import annotations
