@@ -7,6 +7,9 @@ download.py  resumable, verified, rate-capped file download (HTTP Range)
 slots.py     stage / smoke-test / publish an agent release into the inactive slot
 health.py    the trial agent's proof of health (broker, birth, telemetry, self-checks)
 rauc.py      the RAUC adapter (``rauc`` CLI on the system D-Bus) for kind ``os``
+os_update.py OS install through RAUC and the after-boot mark-good / mark-bad
 service.py   ``firmware.update`` / ``firmware.status``, the job worker, commit and rollback
+records.py   progress events, restart windows, birth fields
+faults.py    one-shot kill points for the crash tests (no-op unless the test sets them)
 build.py     the parts the runtime adds to every role
 """

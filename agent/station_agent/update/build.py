@@ -82,7 +82,7 @@ def birth_extra() -> Dict[str, Any]:
     settings = load_update_settings()
     if settings is None:
         return {}
-    from .service import birth_fields
+    from .records import birth_fields
 
     fields = birth_fields(settings.root, settings.slot)
     os_file = settings.root / "os.json"

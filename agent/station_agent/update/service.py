@@ -17,9 +17,9 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
-from station_protocol import Channel, Event, codec, encode, make, topic
+from station_protocol import codec
 from station_protocol import firmware as fw
 from station_protocol.errors import MalformedMessage
 
@@ -35,19 +35,11 @@ from .errors import DownloadFailed, InstallFailed, RaucFailed
 from .faults import fault
 from .health import HealthGate, deadline_passed, default_checks
 from .os_update import OsUpdater
+from .records import Events, WindowClosed, last_update_of, now_ms, seconds_to_window, writable_check
 from .settings import UpdateSettings
 from .slots import install_agent
 
 log = logging.getLogger(__name__)
-SEVERITY = {"refused": "warning", "failed": "error", "rolled_back": "error"}
-
-
-class WindowClosed(Exception):
-    """No allowed window is left before ``not_after_ms``."""
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class FirmwareService:
@@ -72,6 +64,7 @@ class FirmwareService:
         self._lock = threading.Lock()
         self._current: Optional[Dict[str, Any]] = None
         self._stop = threading.Event()
+        self._events = Events(outbox, device_id)
 
     # -- commands ------------------------------------------------------------------------------
     def handlers(self) -> Dict[str, Handler]:
@@ -86,11 +79,8 @@ class FirmwareService:
         out = fw.UpdateAccepted(job_id=job_id, release_id=args.release_id, state="queued")
         if args.kind == "os" and self._os is None:
             out = fw.UpdateAccepted(job_id, args.release_id, "refused", "incompatible")
-            self._emit(
-                self._event(
-                    {"args": codec.encode(args), "job_id": job_id}, "refused", "incompatible", "no RAUC"
-                )
-            )
+            job = {"args": codec.encode(args), "job_id": job_id}
+            self._events.emit(self._events.progress(job, "refused", "incompatible", "no RAUC on this box"))
             return codec.encode(out)  # type: ignore[no-any-return]
         with self._lock:
             if self._current is not None or self.s.job_file.exists():
@@ -121,7 +111,7 @@ class FirmwareService:
             job=None
             if job is None
             else {"job_id": job["job_id"], "state": job["state"], "release_id": job["args"]["release_id"]},
-            last_update=_last_update(state.get("last_update")),
+            last_update=last_update_of(state.get("last_update")),
         )
         return codec.encode(out)  # type: ignore[no-any-return]
 
@@ -280,7 +270,7 @@ class FirmwareService:
         assert self._os is not None
         args = self._args(job)
         self._progress(job, "health_check", slot=job.get("os_slot"))
-        gate = HealthGate(self._store, self._outbox, [lambda: _writable_check(self._state_dir)])
+        gate = HealthGate(self._store, self._outbox, [lambda: writable_check(self._state_dir)])
         deadline = int(job.get("switched_ms", now_ms())) + args.health_deadline_s * 1000
         out = self._os.after_boot(str(job.get("os_slot")), args.version, gate.evaluate, deadline, stop.wait)
         self._finish(job, out.state, out.reason, out.detail)
@@ -401,7 +391,7 @@ class FirmwareService:
         }
         detail.update({k: last.get(k) for k in ("reason", "campaign_id", "slot")})
         detail.update(detail=str(last.get("detail") or "")[:1024], attempt=int(last.get("attempt") or 0))
-        self._emit_detail(str(last["state"]), detail)
+        self._events.emit_detail(str(last["state"]), detail)
         last["reported"] = True
         boot.write_boot(self.s.root, state)
 
@@ -433,70 +423,6 @@ class FirmwareService:
 
     def _progress(self, job: Dict[str, Any], state: str, **extra: Any) -> None:
         job["state"] = state if state not in fw.TERMINAL_STATES else job.get("state", state)
-        self._emit(self._event(job, state, extra.pop("reason", None), extra.pop("detail", ""), **extra))
-
-    def _event(
-        self, job: Dict[str, Any], state: str, reason: Optional[str], detail: str, **extra: Any
-    ) -> fw.Progress:
-        args = job["args"]
-        return fw.Progress(
-            job_id=job["job_id"],
-            release_id=args["release_id"],
-            kind=args["kind"],
-            version=args["version"],
-            state=state,
-            from_version=job.get("from_version") or AGENT_VERSION,
-            reason=reason,
-            detail=detail[:1024],
-            campaign_id=args.get("campaign_id"),
-            **extra,
+        self._events.emit(
+            self._events.progress(job, state, extra.pop("reason", None), extra.pop("detail", ""), **extra)
         )
-
-    def _emit(self, progress: fw.Progress) -> None:
-        self._emit_detail(progress.state, codec.encode(progress))
-
-    def _emit_detail(self, state: str, detail: Dict[str, Any]) -> None:
-        body = Event(name=fw.PROGRESS, severity=SEVERITY.get(state, "info"), detail=detail)
-        dev = self._device_id
-        self._outbox.put("event", topic(dev, Channel.EVENT), encode(make(dev, body)))
-
-
-def seconds_to_window(windows_ms: Optional[List[List[int]]] | Any, not_after_ms: int, now: int) -> float:
-    """0 inside an allowed window (or with none given), else seconds to the next; WindowClosed if none."""
-    if not_after_ms and now > not_after_ms:
-        raise WindowClosed(f"not restarted before {not_after_ms}")
-    if not windows_ms:
-        return 0.0
-    if any(start <= now < end for start, end in windows_ms):
-        return 0.0
-    later = [
-        start for start, _end in windows_ms if start > now and (not not_after_ms or start <= not_after_ms)
-    ]
-    if not later:
-        raise WindowClosed("no allowed window left")
-    return (min(later) - now) / 1000.0
-
-
-def _writable_check(state_dir: Path) -> Optional[str]:
-    from .health import _writable
-
-    return _writable(state_dir)
-
-
-def _last_update(raw: Any) -> Optional[fw.LastUpdate]:
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return codec.decode(fw.LastUpdate, raw, "last_update", strict=False)
-    except MalformedMessage:
-        return None
-
-
-def birth_fields(root: Path, slot: str) -> Dict[str, Any]:
-    """The optional Birth fields (docs/protocol.md §4): slot and last finished update."""
-    try:
-        state = boot.read_boot(root)
-    except SystemExit:
-        return {"agent_slot": slot}
-    last = _last_update(state.get("last_update"))
-    return {"agent_slot": slot, "last_update": None if last is None else codec.encode(last)}
