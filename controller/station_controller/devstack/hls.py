@@ -178,6 +178,7 @@ class LiveHls:
 
 
 DEMO_LESSON = "demo"
+URL_FILE = "url.txt"  # {data_dir}/hls/url.txt: where the demo stream is served
 DEMO_HOURS = 12
 
 
@@ -194,6 +195,7 @@ def start_demo_stream(
         log_file=data_dir / "logs" / "hls.log",
     )
     live.start()
+    (data_dir / "hls" / URL_FILE).write_text(live.url + "\n", encoding="utf-8")  # for tests and newcomers
     halt = stop or threading.Event()
     sender = threading.Thread(
         target=_send_demo_probe, args=(settings, data_dir, live.url, halt), name="demo-probe", daemon=True

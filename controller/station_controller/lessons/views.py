@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,6 +41,14 @@ def _targets(session: Session, lesson: Lesson) -> tuple[list[dict[str, str]], di
     return targets, routers
 
 
+def _local(value: datetime, zone: str) -> str:
+    """Station-local wall time, as staff entered it."""
+    try:
+        return utc(value).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    except (ZoneInfoNotFoundError, ValueError):
+        return utc(value).isoformat()
+
+
 def _lesson_dict(lesson: Lesson, now: datetime) -> dict[str, Any]:
     return {
         "id": lesson.id,
@@ -48,6 +57,8 @@ def _lesson_dict(lesson: Lesson, now: datetime) -> dict[str, Any]:
         "starts_at": utc(lesson.starts_at).isoformat(),
         "ends_at": utc(lesson.ends_at).isoformat(),
         "timezone": lesson.timezone,
+        "starts_local": _local(lesson.starts_at, lesson.timezone),
+        "ends_local": _local(lesson.ends_at, lesson.timezone),
         "state": state_of(lesson, now),
         "label": lesson_label(lesson.id),
         "regions": lesson.regions,

@@ -32,7 +32,24 @@
         if (cell) { cell.textContent = text(s[f]); }
       });
     });
+    regions(v.regions);
     draw(v);
+  }
+
+  function regions(list) {
+    var body = document.querySelector('[data-testid="lesson-regions-body"]');
+    if (!body) { return; }
+    body.textContent = "";
+    list.forEach(function (r) {
+      var tr = document.createElement("tr");
+      [r.region, r.watching + "/" + r.stations, (100 * (r.worst_rebuffer || 0)).toFixed(1) + " %",
+       r.mean_startup_s === null || r.mean_startup_s === undefined ? "" : r.mean_startup_s.toFixed(2)].forEach(function (v) {
+        var td = document.createElement("td");
+        td.textContent = v;
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
   }
 
   function poll() {
