@@ -1,11 +1,14 @@
-"""The overview in real Chromium: after login the landing page shows the demo station's region online,
-then — without a reload — its DeviceOffline alert (with the station) once the agent stops, and clears it
-when the agent is back; it also lays out on a phone-sized screen in English."""
+"""The overview in real Chromium: after login the landing page shows a lesson scheduled for the demo
+station today and the demo station's region online, then, without a reload, its DeviceOffline alert
+(with the station) once the agent stops, cleared when the agent is back; it also fits a phone in English."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -18,6 +21,7 @@ pytestmark = pytest.mark.e2e
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "overview"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+DEMO_LESSON_TITLE = "演示党课 Demo lesson"
 ALERT_TIMEOUT_MS = 120_000  # bounded wait: tolerance 15 s + evaluation + routing + a 5 s poll
 
 
@@ -42,6 +46,22 @@ def log_in(page: Page, stack: AlertStack) -> None:
     page.wait_for_url(f"{stack.url}/console/overview/")  # the landing page, no ``next`` given
 
 
+def schedule_demo_lesson(stack: AlertStack) -> dict[str, Any]:
+    """A lesson for the demo station later today (station-local time), through the lessons API."""
+    start = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None, microsecond=0) + timedelta(hours=1)
+    body = {
+        "title": DEMO_LESSON_TITLE,
+        "url": "http://127.0.0.1:9/live/master.m3u8",
+        "starts_local": start.isoformat(),
+        "ends_local": (start + timedelta(hours=1)).isoformat(),
+        "stations": [DEMO_STATION_CODE],
+    }
+    with stack.api() as api:
+        reply = api.post("/api/v1/lessons", json=body)
+    assert reply.status_code == 201, reply.text
+    return dict(reply.json())
+
+
 def test_overview_shows_the_demo_station_and_its_alert_live(
     alert_stack: AlertStack, chromium: Browser
 ) -> None:
@@ -52,7 +72,11 @@ def test_overview_shows_the_demo_station_and_its_alert_live(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
+        lesson = schedule_demo_lesson(stack)
         log_in(page, stack)
+        card = page.locator(f'[data-testid="ov-lesson-{lesson["id"]}"]')
+        card.wait_for(state="attached")
+        assert DEMO_LESSON_TITLE in card.inner_text()
         region = "/".join(stack.demo_region.split("/")[:2])
         page.wait_for_selector(f'[data-testid="ov-regions"] li[data-region="{region}"]')
         page.wait_for_function(
