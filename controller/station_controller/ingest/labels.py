@@ -86,8 +86,3 @@ class LabelBounds:
             for iface, name in zip(sample.interfaces, names, strict=True)
         )
         return replace(sample, interfaces=interfaces)
-
-    def forget(self, device_id: str) -> None:
-        """A device left the fleet: drop its interface names."""
-        with self._lock:
-            self._ifaces.pop(device_id, None)
