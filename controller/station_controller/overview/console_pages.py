@@ -40,6 +40,9 @@ LABELS = {
     "stale": ("数据未更新", "Not updating"),
     "all_alerts": ("全部告警", "All alerts"),
     "ack": ("已确认", "acknowledged"),
+    "scheduled": ("未开始", "scheduled"),
+    "live": ("直播中", "live"),
+    "ended": ("已结束", "ended"),
 }
 
 

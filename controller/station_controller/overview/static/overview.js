@@ -81,7 +81,7 @@
         link.href = l.url || "#";
         link.append(node("b", "", l.title));
         var ratio = l.rebuffer_ratio === null || l.rebuffer_ratio === undefined ? "–" : window.SFCharts.format("ratio", l.rebuffer_ratio);
-        li.append(link, " ", node("span", "badge", l.state), " ",
+        li.append(link, " ", node("span", "badge", L[l.state] || l.state), " ",
           node("span", "muted", L.watching + " " + (l.watching === null || l.watching === undefined ? "–" : l.watching) + " · " + L.rebuffer + " " + ratio));
         return li;
       });
