@@ -7,14 +7,20 @@ The handler here is a fake behind the DeviceEventHandler Protocol: it refuses ev
 
 from __future__ import annotations
 
+import queue
+import time
 from collections.abc import Sequence
+from functools import partial
 
+from station_controller.ingest.devices import KnownDevices
 from station_controller.ingest.events import DeviceEvent, EventDispatcher
 from station_controller.ingest.isolation import write_isolating
 from station_controller.ingest.labels import OTHER, LabelBounds
+from station_controller.ingest.pipeline import Pipeline
+from station_controller.ingest.presence import PresenceStore
 from station_controller.observability.metrics import IngestStats
-from station_protocol import Event, InterfaceCounters, Telemetry
-from tests.fakes.ingest import FakeOutage
+from station_protocol import Channel, Event, InterfaceCounters, Result, Telemetry, encode, make, topic
+from tests.fakes.ingest import FakeDirectory, FakeOutage, FakePoints
 
 HONEST = ["stb-honest01", "stb-honest02"]
 EVIL = "stb-evil0001"
@@ -189,3 +195,48 @@ def test_interface_names_are_capped_per_device() -> None:
     assert [i.name for i in labels.telemetry(EVIL, _sample(["tun0-1"])).interfaces] == ["tun0-1"]
     honest = _sample(["eth0", "wlan0", "br-lan", "wg0"])
     assert labels.telemetry(HONEST[0], honest) is honest
+
+
+class StrictResults:
+    """A ResultSink whose one transaction per batch refuses a result naming ``bad`` (a row the DB refuses)."""
+
+    def __init__(self) -> None:
+        self.stored: list[tuple[str, str]] = []
+
+    def record(self, results: Sequence[tuple[str, Result]]) -> None:
+        if any(result.command_id.startswith("bad") for _, result in results):
+            raise PoisonRefused("value too long for column output")
+        self.stored.extend((device_id, result.command_id) for device_id, result in results)
+
+
+def test_a_poison_result_is_isolated_and_the_other_devices_results_are_recorded() -> None:
+    stats = IngestStats()
+    known = KnownDevices(FakeDirectory(dict.fromkeys([*HONEST, EVIL], "stb")))
+    known.refresh()
+    sink = StrictResults()
+    pipeline = Pipeline(
+        inbox=queue.Queue(),
+        known=known,
+        presence=PresenceStore(stats=stats, offline_after_s=60),
+        points=FakePoints(),
+        results=sink,
+        stats=stats,
+        dedup_window=100,
+    )
+    acked: list[str] = []
+    expected = []
+    for n in range(3):
+        for device_id in [HONEST[0], EVIL, HONEST[1]]:
+            command_id = f"bad{n}" if device_id == EVIL else f"ok{n}{device_id[-1]}"
+            envelope = make(device_id, Result(command_id=command_id, status="ok"))
+            topic_name = topic(device_id, Channel.RESULT)
+            pipeline.handle(
+                topic_name, encode(envelope), time.time(), False, partial(acked.append, command_id)
+            )
+            if device_id != EVIL:
+                expected.append((device_id, command_id))
+    pipeline.flush_results()
+    assert sink.stored == expected
+    assert stats.labeled("results_rejected", "check_failed") == 3
+    assert stats.value("results_recorded") == len(expected)
+    assert len(acked) == 9  # the refused ones too: they are not redelivered forever
