@@ -25,21 +25,28 @@ class LessonDispatcher:
         self._publisher = publisher
         self._interval_s = interval_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lesson-dispatcher", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start the thread (again, after a stop: an app's lifespan may run more than once)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(self._stop,), name="lesson-dispatcher", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.ident is not None:
+        if self._thread is not None:
             self._thread.join(10)
 
     def run_once(self) -> int:
         with self._factory() as session:
             return dispatch(session, settings=self._settings, publisher=self._publisher)
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         while True:
             try:
                 sent = self.run_once()
@@ -47,5 +54,5 @@ class LessonDispatcher:
                     log.info("lesson dispatcher: %d STBs told to probe", sent)
             except Exception:  # a DB outage must not end the thread; the next round tries again
                 log.exception("lesson dispatcher round failed")
-            if self._stop.wait(self._interval_s):
+            if stop.wait(self._interval_s):
                 return

@@ -176,3 +176,27 @@ def test_live_page_report_and_csv(
     overview = client.get("/console/overview/data.json").json()
     mine = [row for row in overview["lessons"] or [] if row["id"] == lesson_id]
     assert [(row["title"], row["state"], row["stations"]) for row in mine] == [("党课直播", "live", 1)]
+
+
+def test_dispatcher_round_and_restart(
+    factory: sessionmaker[Session], settings: Settings, seeded: dict[str, Any]
+) -> None:
+    from station_controller.lessons.background import LessonDispatcher
+
+    start = SHANGHAI_NOW - timedelta(minutes=5)
+    with factory() as s:
+        service.create_lesson(
+            s,
+            data=service.LessonInput(
+                "t", "http://o/m.m3u8", start, start + timedelta(hours=1), tags=("试点",)
+            ),
+            by="ops",
+        )
+    dispatcher = LessonDispatcher(factory, settings, FakePublisher(), interval_s=3600)
+    dispatcher.start()  # its first round runs at once, then it waits
+    dispatcher.stop()
+    dispatcher.start()  # an app's lifespan may start it again
+    dispatcher.stop()
+    assert dispatcher.run_once() == 0  # the first round told the one target already
+    with factory() as s:
+        assert s.scalars(select(CommandRecord).where(CommandRecord.name == "stream.probe")).all()
