@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.alerts.conftest import DEMO_STATION_CODE, AlertStack
-from tests.e2e.alerts.conftest import alert_stack as alert_stack  # the fixture, with short tolerances
+from tests.e2e.alerting.conftest import DEMO_STATION_CODE, AlertStack
+from tests.e2e.alerting.conftest import alert_stack as alert_stack  # the fixture, with short tolerances
 
 pytestmark = pytest.mark.e2e
 
