@@ -262,6 +262,7 @@ class SyncEngine:
             interval_s=self.settings.progress_interval_s,
         )
         fetcher = self._chunk_fetcher(job, stop, progress)
+        self._emit(job, "content.progress", "info", progress.detail("downloading"))
         for piece in pieces:
             while True:
                 try:
@@ -271,6 +272,8 @@ class SyncEngine:
                     self._wait_window(job, stop, progress)
             progress.chunks_done += 1
             self._book.save(job)
+            if progress.due():
+                self._emit(job, "content.progress", "info", progress.detail("downloading"))
 
     def _chunk_fetcher(self, job: SyncJob, stop: threading.Event, progress: Progress) -> ChunkFetcher:
         return ChunkFetcher(

@@ -38,7 +38,7 @@ from .local import ContentTree, Seed
 from .transfer import Piece
 from .zcodec import DecodeError, decode
 
-MAX_RUN = 8 * 1024 * 1024  # bytes per pack request: resume and pacing stay fine-grained
+MAX_RUN = 1024 * 1024  # bytes per pack request: progress, resume and pacing stay fine-grained
 FetchPieces = Callable[[List[Piece]], None]
 
 
