@@ -204,21 +204,29 @@ content_path = "{self.base}"
 reboot_dry_run = true
 """
 
-    def start(self, fault: str | None = None) -> None:
-        """Start the launcher (as systemd would); ``fault``: "<step> agent|power" (update/faults.py)."""
+    def start(self, fault: str | None = None, boot_id: str | None = None) -> None:
+        """Start the launcher (as systemd would); ``fault``: "<step> agent|power" (update/faults.py).
+
+        ``boot_id``: a new boot, modelled with a private mount namespace in which a file holding it is
+        bind-mounted over /proc/sys/kernel/random/boot_id (what the agent reads for its birth).
+        """
         env = {**os.environ, **self.extra_env}
         env.pop("STATION_UPDATE_ROOT", None)
         if fault:
             (self.base / "fault").write_text(fault)
             env["STATION_FIRMWARE_FAULT_FILE"] = str(self.base / "fault")
         self.starts += 1
+        argv = [BASE_PYTHON, str(self.root / "launcher.py"), "--root", str(self.root), "run",
+                "--python", BASE_PYTHON, "--restart-delay-s", "0.3", "--",
+                "--config", str(self.base / "agent.toml"), "--log-level", "DEBUG"]  # fmt: skip
+        if boot_id is not None:
+            (self.base / "boot_id").write_text(boot_id + "\n")
+            mount = f'mount --bind {self.base / "boot_id"} /proc/sys/kernel/random/boot_id && exec "$@"'
+            argv = ["unshare", "--mount", "sh", "-c", mount, "sh", *argv]
         with (self.base / "launcher.log").open("ab") as log:
             self.proc = subprocess.Popen(
-                [BASE_PYTHON, str(self.root / "launcher.py"), "--root", str(self.root), "run",
-                 "--python", BASE_PYTHON, "--restart-delay-s", "0.3", "--",
-                 "--config", str(self.base / "agent.toml"), "--log-level", "DEBUG"],
-                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-            )  # fmt: skip
+                argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
 
     def power_cut(self) -> None:
         """SIGKILL the launcher and the agent (the whole process group), as a power cut would."""

@@ -158,13 +158,16 @@ def test_kill_at_each_step_leaves_one_working_version(
                 info = dev.root / "slots" / slot / "SLOT.json"
                 if info.exists():  # a slot a launcher could start is always complete
                     assert (dev.root / "slots" / slot / "site" / "station_agent" / "__init__.py").exists()
-            dev.start()  # the box powers up again
+            dev.start(boot_id=str(uuid.uuid4()))  # the box powers up again: a new boot
         done = ctl.wait_terminal(job, timeout=180)
     finally:
         server.rate_bps = 0
     assert not (dev.base / "fault").exists(), "the fault never fired"
     assert done["state"] == "committed", dev.log_text()
     dev.assert_one_working_version(N1)
+    if mode == "power":
+        new_boot = (dev.base / "boot_id").read_text().strip()
+        assert ctl.wait_birth(N1)["boot_id"] == new_boot
     if step == "download":
         ranged = [r for _p, r in server.requests if r]
         assert ranged, "the download did not resume with Range after the kill"
