@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, Callable, Dict, List, Optional, Protocol
 
 from station_protocol import Channel, Event, encode, make, now_ms, topic
+from station_protocol import portal as wire
 
 from ..outbox import Outbox
 from ..state import StateStore
@@ -269,7 +270,7 @@ class Gateway:
         }
         with self.sessions.transaction():
             self.sessions.delete(session.session_id)
-            self._event("portal.session_ended", detail)
+            self._event(wire.SESSION_ENDED, detail)
         log.info("%s: portal session %s ended: %s", self.device_id, session.session_id, reason)
         return detail
 
@@ -333,7 +334,7 @@ class Gateway:
             sessions = self.sessions.all()
             with self.sessions.transaction():
                 for detail in accounting_details(sessions):
-                    self._event("portal.accounting", detail)
+                    self._event(wire.ACCOUNTING, detail)
             return len(sessions)
 
     # -- splash backend ----------------------------------------------------------------------

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from station_protocol import commands as wire
+
 from ..api.deps import AppSettings, DbSession, client_ip
 from ..auth import service as auth_service
 from ..auth.deps import LoginLimiter
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter()
 
-CONSOLE_COMMANDS = ("ping", "diagnostics", "reboot")
+CONSOLE_COMMANDS = (wire.PING, wire.DIAGNOSTICS, wire.REBOOT)
 CsrfField = Annotated[str, Form(alias="csrf")]  # login and logout check it themselves
 
 

@@ -14,12 +14,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from station_protocol import portal as wire
+
 from ..ingest.events import DeviceEvent
 from ..kernel.clock import utcnow
 from .models import LoginRecord, PortalSession
 
 log = logging.getLogger(__name__)
-PORTAL_EVENTS = frozenset({"portal.accounting", "portal.session_ended"})
+PORTAL_EVENTS = frozenset({wire.ACCOUNTING, wire.SESSION_ENDED})
 END_REASONS = ("expired", "quota", "idle", "revoked", "logout", "replaced", "roamed")
 
 
@@ -37,12 +39,12 @@ def _updates(events: Sequence[DeviceEvent]) -> dict[tuple[str, str], tuple[Devic
     """(router, session id) → (event, entry), the later event winning; malformed entries are skipped."""
     latest: dict[tuple[str, str], tuple[DeviceEvent, dict[str, Any]]] = {}
     for event in events:
-        entries = event.detail.get("sessions") if event.name == "portal.accounting" else [event.detail]
+        entries = event.detail.get("sessions") if event.name == wire.ACCOUNTING else [event.detail]
         for entry in entries if isinstance(entries, list) else []:
             if isinstance(entry, dict) and isinstance(entry.get("session_id"), str):
                 key = (event.device_id, entry["session_id"])
                 previous = latest.get(key)
-                if previous is None or previous[0].name != "portal.session_ended":
+                if previous is None or previous[0].name != wire.SESSION_ENDED:
                     latest[key] = (event, entry)
     return latest
 
@@ -75,7 +77,7 @@ def apply_router_events(session: Session, events: Sequence[DeviceEvent]) -> int:
         login = logins.get(session_id)
         if login is not None:
             login.bytes_up, login.bytes_down = record.bytes_up, record.bytes_down
-        if event.name == "portal.session_ended" and record.status == "active":
+        if event.name == wire.SESSION_ENDED and record.status == "active":
             reason = entry.get("reason") if entry.get("reason") in END_REASONS else "expired"
             ended = _ms(entry.get("ended_at")) or utcnow()
             record.status, record.ended_at, record.end_reason = "ended", ended, str(reason)
