@@ -4,6 +4,7 @@ launcher.py  the never-replaced starter of the selected slot (stdlib, copied to 
 settings.py  typed settings from the launcher's environment and ``<root>/update.json``
 verify.py    signed-manifest check against the pinned *firmware* keys
 download.py  resumable, verified, rate-capped file download (HTTP Range)
+cache.py     files of the installed release by sha256: unchanged wheels are not fetched again
 slots.py     stage / smoke-test / publish an agent release into the inactive slot
 health.py    the trial agent's proof of health (broker, birth, telemetry, self-checks)
 rauc.py      the RAUC adapter (``rauc`` CLI on the system D-Bus) for kind ``os``

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ from typing import Any, Dict, List, Optional
 MAX_ATTEMPTS = 3
 BOOT_FILE = "boot.json"
 SLOT_FILE = "SLOT.json"
+CACHE_DIR = "cache"  # release files by sha256 (update/cache.py): unchanged wheels are not fetched again
 SLOTS = ("a", "b")
 ENV_ROOT = "STATION_UPDATE_ROOT"
 ENV_SLOT = "STATION_SLOT"
@@ -154,6 +156,22 @@ def _sync_tree(path: Path) -> None:
                 os.close(fd)
 
 
+def cache_file(root: Path, path: Path, sha256: str) -> None:
+    """Hard-link ``path`` into the cache under its sha256 (already there, or no links: skipped)."""
+    cache = root / CACHE_DIR
+    cache.mkdir(exist_ok=True)
+    with contextlib.suppress(OSError):
+        os.link(path, cache / sha256)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as src:
+        for block in iter(lambda: src.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def clean_partial(root: Path) -> None:
     """Remove half-written slots left by a kill or power cut during an install."""
     for slot in SLOTS:
@@ -264,6 +282,8 @@ def _init(args: argparse.Namespace) -> int:
         raise SystemExit(f"launcher: no wheels in {args.wheels}")
     version = args.version or _agent_version(wheels)
     install_slot(root, "a", wheels, {"version": version, "release_id": f"agent-{version}"})
+    for wheel in wheels:
+        cache_file(root, wheel, _sha256(wheel))
     write_boot(root, {"active": "a", "pending": None, "last_update": None})
     shutil.copyfile(__file__, root / "launcher.py")
     return 0

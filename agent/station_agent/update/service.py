@@ -29,6 +29,7 @@ from ..errors import CommandRejected
 from ..outbox import Outbox
 from ..process import CannotRun, run_tool
 from ..state import StateStore
+from . import cache
 from . import download as dl
 from . import launcher as boot
 from .errors import DownloadFailed, InstallFailed, RaucFailed
@@ -232,13 +233,22 @@ class FirmwareService:
                 self._progress(job, "downloading", bytes_done=done[0], bytes_total=m.total_bytes)
 
         t = dl.Transfer(self.s.http_timeout_s, args.rate_kbit * 125, stop)
+        reused = 0
         for entry in m.files:
-            url = dl.file_url(args.files_base_url, args.manifest_url, entry.path)
             dest = files / entry.path
+            if cache.take(self.s.root, entry, dest):
+                reused += entry.size
+                continue
+            url = dl.file_url(args.files_base_url, args.manifest_url, entry.path)
             fetch = functools.partial(dl.fetch_file, url, dest, entry, t, on_bytes)
             dl.retrying(fetch, self.s.retries, self.s.retry_max_s, stop)
+            cache.keep(self.s.root, entry, dest)
         if stop.is_set():
             raise DownloadFailed("agent stopping")
+        detail = f"fetched {done[0]} bytes, reused {reused} bytes of files already on the box"
+        self._progress(
+            job, "downloading", bytes_done=done[0] + reused, bytes_total=m.total_bytes, detail=detail
+        )
         return files
 
     def _install_agent(self, job: Dict[str, Any], m: fw.Manifest, files: Path) -> None:
@@ -300,6 +310,7 @@ class FirmwareService:
             "attempts": 0,
             "switched_ms": now_ms(),
             "health_deadline_s": args.health_deadline_s,
+            "files": sorted({e.sha256 for e in m.files}),  # what the cache keeps after the commit
         }
         self._progress(job, "restarting", slot=target)
         job["state"] = "restarting"
@@ -348,6 +359,8 @@ class FirmwareService:
         log.info("%s: committed %s on slot %s", self._device_id, AGENT_VERSION, self.s.slot)
         self.s.job_file.unlink(missing_ok=True)
         shutil.rmtree(self.s.staging, ignore_errors=True)
+        if pending.get("files"):
+            cache.prune(self.s.root, set(pending["files"]))
         self._report_unreported()
 
     def _rollback(self, pending: Dict[str, Any], reason: str, detail: str, stop: threading.Event) -> None:

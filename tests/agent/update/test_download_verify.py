@@ -111,3 +111,21 @@ def test_restart_windows() -> None:
         seconds_to_window([[NOW - 9000, NOW - 5000]], 0, NOW)
     with pytest.raises(WindowClosed):
         seconds_to_window(None, NOW - 1, NOW)
+
+
+def test_cached_files_are_reused_only_when_they_still_verify(tmp_path: Path) -> None:
+    from station_agent.update import cache
+    from station_agent.update import launcher as boot
+
+    data = b"wheel bytes" * 100
+    entry = fw.FileEntry("wheels/x.whl", len(data), hashlib.sha256(data).hexdigest())
+    src = tmp_path / "x.whl"
+    src.write_bytes(data)
+    boot.cache_file(tmp_path, src, entry.sha256)
+    assert cache.take(tmp_path, entry, tmp_path / "staging" / entry.path)
+    assert (tmp_path / "staging" / entry.path).read_bytes() == data
+    (tmp_path / "cache" / entry.sha256).unlink()
+    (tmp_path / "cache" / entry.sha256).write_bytes(b"rotten" + data[6:])  # bit rot, or an attacker
+    assert not cache.take(tmp_path, entry, tmp_path / "again" / entry.path)
+    cache.prune(tmp_path, set())
+    assert list((tmp_path / "cache").iterdir()) == []

@@ -76,9 +76,15 @@ def device(
 
 def test_update_to_n_plus_1_commits_after_health_and_birth_shows_it(device, server: rig.FileServer) -> None:
     dev, ctl = device
+    seen = len(server.requests)
     job = ctl.update(server, "n1", N1)
     done = ctl.wait_terminal(job)
     assert done["state"] == "committed", dev.log_text()
+    # only what changed crossed the wire: our wheels and agent.json, not the unchanged dependencies
+    fetched = sorted(p.rsplit("/", 1)[-1].split("-")[0] for p, _r in server.requests[seen:] if "/files/" in p)
+    assert fetched == ["agent.json", "station_agent", "station_protocol"]
+    last_download = [d for d in ctl.progress(job) if d["state"] == "downloading"][-1]
+    assert "reused" in last_download["detail"]
     assert ctl.states(job)[:1] == ["downloading"]
     assert {"installing", "restarting", "health_check"} <= set(ctl.states(job))
     birth = ctl.wait_birth(N1)
