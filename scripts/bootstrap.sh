@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   mosquitto mosquitto-clients victoria-metrics postgresql chromium fonts-noto-cjk
   nftables iproute2 rsync openssh-server python3-venv wrk
-  rauc casync ffmpeg prometheus-alertmanager dbus squashfs-tools npm
+  rauc casync ffmpeg prometheus-alertmanager dbus squashfs-tools
 )
 DEV_TOOLS=(ruff mypy pytest pytest-timeout playwright types-psutil httpx2 pyyaml hypothesis import-linter)
 VENV=.venv
@@ -76,7 +76,12 @@ install_venv() {
 
 install_echarts() {
   [[ -f "$ECHARTS_DIR/echarts.min.js" && "$(cat "$ECHARTS_DIR/VERSION" 2>/dev/null)" == "$ECHARTS_VERSION" ]] && return 0
-  command -v npm >/dev/null || { echo "bootstrap: npm missing (Debian package npm)" >&2; exit 1; }
+  # npm comes with the machine's Node.js (nodesource's nodejs bundles it and conflicts with Debian's
+  # npm package); only where there is no npm at all do we install Debian's.
+  if ! command -v npm >/dev/null; then
+    [[ $EUID -eq 0 ]] || { echo "bootstrap: npm missing; run 'make setup' as root" >&2; exit 1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm
+  fi
   local tmp
   tmp="$(mktemp -d)"
   (cd "$tmp" && npm pack --silent "echarts@$ECHARTS_VERSION" >/dev/null)
