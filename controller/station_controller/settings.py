@@ -189,7 +189,8 @@ class Settings(BaseSettings):
     alerts_webhook_token: SecretStr = SecretStr("")  # Alertmanager's bearer token; empty → webhooks refused
     alerts_webhook_max_bytes: int = 256 * 1024  # a larger webhook body is refused (413)
     alerts_generic_webhook_urls: list[str] = []  # Alertmanager posts its own JSON here directly
-    alerts_dingtalk_url: str = ""  # DingTalk group robot (https://oapi.dingtalk.com/robot/send?access_token=…)
+    # DingTalk group robot (https://oapi.dingtalk.com/robot/send?access_token=…)
+    alerts_dingtalk_url: str = ""
     alerts_dingtalk_secret: SecretStr = SecretStr("")  # the robot's 加签 secret (SEC…); empty → unsigned
     alerts_wecom_url: str = ""  # WeCom group robot (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…)
     alerts_sms_phones: list[str] = []  # critical alerts go to these numbers through the portal's SMS sender

@@ -81,7 +81,7 @@ def test_the_installed_console_script_finds_every_feature_command(laptop_venv: P
         timeout=120,
         cwd=laptop_venv,
     )
-    assert "{login,config,content,provision,rollout}" in shown.stdout
+    assert "{login,config,content,firmware,provision,rollout}" in shown.stdout
     publish = subprocess.run(
         [str(laptop_venv / "bin" / "stationctl"), "content", "publish", "--help"],
         check=True,

@@ -28,6 +28,12 @@ def service(request: Request, name: str) -> Any:
     return getattr(request.app.state, name)
 
 
+def optional_service(request: Request, name: str) -> Any | None:
+    """Like :func:`service`, for an object another feature offers (``Feature.services``): None when it
+    is not installed."""
+    return getattr(request.app.state, name, None)
+
+
 async def get_session_factory(request: Request) -> sessionmaker[Session]:
     factory: sessionmaker[Session] = service(request, "session_factory")
     return factory

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from ..api.deps import AppSettings, DbSession
+from ..api.deps import AppSettings, DbSession, optional_service
 from ..web import ConsoleUser, render
 from . import service
 
@@ -47,7 +46,7 @@ LABELS = {
 
 
 def _lessons(request: Request) -> service.LessonsToday | None:
-    found: Any = getattr(request.app.state, LESSONS_SERVICE, None)
+    found = optional_service(request, LESSONS_SERVICE)
     return found if callable(found) else None
 
 

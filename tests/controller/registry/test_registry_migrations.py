@@ -7,10 +7,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from station_controller.auth import models as _auth_models  # noqa: F401 - registers the tables
-from station_controller.commands import models as _command_models  # noqa: F401
 from station_controller.db import Base, make_engine
 from station_controller.migrations import alembic_config, include_object_for, upgrade_head
+from station_controller.plugins import discover_features
+
+discover_features()  # every feature's models register their tables, as in the running controller
 
 TABLES = {
     "regions",

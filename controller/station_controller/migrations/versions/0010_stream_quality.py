@@ -63,7 +63,9 @@ def _upgrade_lessons() -> None:
     op.create_index("ix_lessons_window", "lessons", ["starts_at", "ends_at"])
     op.create_table(
         "lesson_targets",
-        sa.Column("lesson_id", sa.Integer(), sa.ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "lesson_id", sa.Integer(), sa.ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True
+        ),
         sa.Column("device_id", sa.String(64), primary_key=True),
         sa.Column("command_id", sa.String(64), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
