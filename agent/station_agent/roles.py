@@ -40,3 +40,4 @@ class RoleParts:
     loops: List[Tuple[str, Loop]] = field(default_factory=list)
     portal: Optional[PortalPort] = None
     close: Callable[[], None] = _nothing
+    capabilities: Tuple[str, ...] = ()  # advertised in the birth beside the command names

@@ -64,6 +64,7 @@ def build_role(
             handlers={**content.handlers, **stream.handlers},
             loops=content.loops + stream.loops,
             close=content.close,
+            capabilities=content.capabilities + stream.capabilities,
         )
     return RoleParts()
 
@@ -124,7 +125,7 @@ class Agent:
             ),
             role=self.role.handlers,
         )
-        self.capabilities = tuple(sorted(handlers)) + ("config", "telemetry")
+        self.capabilities = tuple(sorted({*handlers, *self.role.capabilities})) + ("config", "telemetry")
         self.dispatcher = Dispatcher(
             device_id=dev,
             store=self.store,

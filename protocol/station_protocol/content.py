@@ -243,6 +243,9 @@ def check_name(value: str, what: str) -> str:
 
 # -- format 2: signed snapshot, content-addressed index objects, precomputed deltas -------------------
 FORMAT_V2 = "station-content/2"
+# In a birth's ``capabilities``: this agent syncs format 2 (``snapshot_url``); the controller sends format 1
+# to agents without it (docs/protocol.md, docs/content.md §2b).
+FORMAT_V2_CAPABILITY = "content.format-2"
 CODECS = ("r", "z", "p")  # raw, zstd frame, zstd patch with the base objects as raw-content dictionary
 
 

@@ -14,6 +14,7 @@ from station_agent.enrollment import Identity
 from station_agent.mqtt import Inbound, Link, LinkOptions
 from station_agent.runtime import Agent
 from station_protocol import Birth, Command, ConfigDesired, Result, Telemetry, decode, encode, make, now_ms
+from station_protocol.content import FORMAT_V2_CAPABILITY
 from tests.support import wait_until
 
 from .conftest import DEVICE
@@ -84,6 +85,13 @@ def test_birth_carries_identity_hardware_capabilities_and_a_growing_session(
     assert {"ping", "reboot", "diagnostics"} <= set(birth.capabilities)
     assert birth.hardware["arch"] == "armv7l"
     assert birth.boot_id
+
+
+def test_an_stb_birth_says_it_syncs_content_format_2(built: tuple[Agent, Built]) -> None:
+    _, holder = built
+    capabilities = holder.birth(1).capabilities
+    assert FORMAT_V2_CAPABILITY in capabilities  # the controller sends it format 2 (snapshot_url)
+    assert len(set(capabilities)) == len(capabilities)
 
 
 def test_running_agent_reports_answers_commands_and_applies_config(built: tuple[Agent, Built]) -> None:

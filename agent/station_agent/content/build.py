@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from station_protocol.content import FORMAT_V2_CAPABILITY
+
 from ..commands.content import ContentCommands
 from ..outbox import Outbox
 from ..roles import RoleParts
@@ -34,4 +36,8 @@ def build_content_engine(state_dir: Path, *, store: StateStore, outbox: Outbox, 
 def stb_parts(state_dir: Path, *, store: StateStore, outbox: Outbox, device_id: str) -> RoleParts:
     """The sync engine, its ``content.*`` handlers and its thread of an STB agent."""
     engine = build_content_engine(state_dir, store=store, outbox=outbox, device_id=device_id)
-    return RoleParts(handlers=ContentCommands(engine).handlers(), loops=[("content-sync", engine.run)])
+    return RoleParts(
+        handlers=ContentCommands(engine).handlers(),
+        loops=[("content-sync", engine.run)],
+        capabilities=(FORMAT_V2_CAPABILITY,),
+    )

@@ -12,10 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from station_protocol.content import FORMAT_V2_CAPABILITY
+
 from ..campaigns.payloads import CommandSender, Outcome, StartSpec, cancel_id
 from ..errors import ControllerError, InvalidInput
+from ..registry.models import Device
 from ..settings import Settings
-from .devices import FORMAT_2, record_sync_event, sync_command_args
+from .devices import FORMAT_1, FORMAT_2, record_sync_event, sync_command_args
 from .models import DeviceContent
 from .service import delta_bytes, get_version, latest_version
 
@@ -23,6 +26,13 @@ from .service import delta_bytes, get_version, latest_version
 def _int(detail: Mapping[str, Any], key: str) -> int | None:
     value = detail.get(key)
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def content_format_of(session: Session, device_id: str) -> int:
+    """Format 2 for an agent whose last birth advertised it, format 1 (which every agent syncs) otherwise."""
+    device = session.get(Device, device_id)
+    capabilities = (device.capabilities if device is not None else None) or []
+    return FORMAT_2 if FORMAT_V2_CAPABILITY in capabilities else FORMAT_1
 
 
 def _float(detail: Mapping[str, Any], key: str) -> float | None:
@@ -73,7 +83,7 @@ class ContentSync:
             window=window,
             job_id=spec.job_id,
             activate=bool(spec.payload.get("activate", True)),
-            content_format=FORMAT_2,
+            content_format=content_format_of(session, device_id),
         )
         if spec.not_after is not None:
             args["not_after_ms"] = int(spec.not_after.timestamp() * 1000)

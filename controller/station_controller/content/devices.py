@@ -19,6 +19,7 @@ from .service import MIB, Delta, delta_bytes, get_version, snapshot_url
 
 EVENT_STATES = {"content.progress": None, "content.done": "done", "content.failed": "failed"}
 BUDGET_FACTOR = 1.10
+FORMAT_1 = 1  # the signed manifest and chunk objects: every agent syncs it
 FORMAT_2 = 2  # content format that adds snapshot_url (docs/content.md §2b)
 WINDOW = "window"  # sent as null too: "always open"
 
@@ -74,13 +75,17 @@ def record_sync_event(session: Session, *, device_id: str, name: str, detail: di
     session.commit()
 
 
-def delta_for_device(session: Session, *, device_id: str, bundle: str, version: str) -> Delta:
+def delta_for_device(
+    session: Session, *, device_id: str, bundle: str, version: str, content_format: int = FORMAT_2
+) -> Delta:
     state = device_state(session, device_id=device_id, bundle=bundle)
     have = state.active_version if state is not None else None
     if have == version:
         return Delta(0, 0, 0)
     try:
-        return delta_bytes(session, bundle=bundle, version=version, have_version=have)
+        return delta_bytes(
+            session, bundle=bundle, version=version, have_version=have, content_format=content_format
+        )
     except Exception:  # the device's version was retired/unknown here: count the full version
         return delta_bytes(session, bundle=bundle, version=version)
 
@@ -115,7 +120,7 @@ def sync_command_args(
     budget_bytes: int | None = None,
     chunk_base_url: str | None = None,
     activate: bool = True,
-    content_format: int = 1,
+    content_format: int = FORMAT_1,
 ) -> dict[str, Any]:
     """Arguments for ``send_command(name="content.sync")``; the budget defaults to delta x 1.10 + 1 MiB.
 
@@ -127,9 +132,11 @@ def sync_command_args(
     _check_window(window)
     if budget_bytes is None:
         delta = (
-            delta_for_device(session, device_id=device_id, bundle=bundle, version=version)
+            delta_for_device(
+                session, device_id=device_id, bundle=bundle, version=version, content_format=content_format
+            )
             if device_id
-            else delta_bytes(session, bundle=bundle, version=version)
+            else delta_bytes(session, bundle=bundle, version=version, content_format=content_format)
         )
         budget_bytes = int(delta.wire_bytes * BUDGET_FACTOR) + MIB
     args = SyncArgs(

@@ -343,8 +343,12 @@ def list_versions(session: Session, *, settings: Settings, bundle: str) -> list[
     return [_info(settings, bundle, r) for r in rows]
 
 
-def delta_bytes(session: Session, *, bundle: str, version: str, have_version: str | None = None) -> Delta:
-    """Bytes a device holding ``have_version`` (None: nothing) downloads to get ``version``."""
+def delta_bytes(
+    session: Session, *, bundle: str, version: str, have_version: str | None = None, content_format: int = 2
+) -> Delta:
+    """Bytes a device holding ``have_version`` (None: nothing) downloads to get ``version``.
+
+    ``content_format=1`` (an agent that does not speak format 2) counts the missing chunks only."""
     _, target = _version_row(session, bundle, version)
     q = (
         select(
@@ -364,7 +368,7 @@ def delta_bytes(session: Session, *, bundle: str, version: str, have_version: st
             )
         )
     count, wire, raw = session.execute(q).one()
-    if have_version is not None:  # format 2: the exact bytes of the precomputed delta, when there is one
+    if have_version is not None and content_format >= 2:  # format 2: the precomputed delta's exact bytes
         exact = session.get(VersionDelta, (target.id, have_version))
         if exact is not None:
             wire = exact.wire_bytes

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
+from station_controller.campaigns.payloads import StartSpec
 from station_controller.content import devices, gc, service
-from station_protocol.content import parse_snapshot, split_document
+from station_controller.content.campaign_payload import ContentSync
+from station_controller.registry.models import Device
+from station_controller.registry.service import create_station
+from station_protocol.content import FORMAT_V2_CAPABILITY, parse_snapshot, split_document
 from tests.controller.api.core_fixtures import Api
 from tests.controller.content.test_content_api import _publish
 
@@ -74,3 +79,54 @@ def test_gc_drops_format2_objects_of_retired_versions(api: Api, tmp_path: Path) 
     assert not store.object_path(old_root).exists()
     body, _ = split_document(store.snapshot_path("news", "v2").read_bytes(), "snapshot")
     assert store.object_path(parse_snapshot(body).root.sha256).exists()
+
+
+def _stb(api: Api, device_id: str, capabilities: list[str]) -> None:
+    with api.sessions() as session:
+        station = create_station(session, code=device_id.upper(), name=device_id, region_path="prov")
+        session.add(
+            Device(id=device_id, station_id=station.id, role="stb", serial=f"SN-{device_id}",
+                   region_path=station.region.path, status="enrolled", capabilities=capabilities)
+        )  # fmt: skip
+        session.commit()
+
+
+def test_a_campaign_sends_format_2_only_to_agents_whose_birth_advertised_it(api: Api, tmp_path: Path) -> None:
+    op = api.user("operator")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "lesson.bin").write_bytes(random.Random(5).randbytes(600_000))
+    _publish(api, op, src, "math", "v1")
+    _edit(src / "lesson.bin", 250_000, b"a changed sentence")
+    _publish(api, op, src, "math", "v2")
+    _stb(api, "stb-new", ["content.sync", FORMAT_V2_CAPABILITY, "ping"])
+    _stb(api, "stb-old", ["content.sync", "ping"])  # an agent from before format 2
+    sent: dict[str, dict[str, Any]] = {}
+
+    def send(**command: Any) -> None:
+        sent[command["device_id"]] = command["args"]
+
+    spec = StartSpec(
+        job_id="j1", window=None, utc_offset_min=480, payload={"bundle": "math", "version": "v2"},
+        rate_bps=None, not_after=None,
+    )  # fmt: skip
+    with api.sessions() as session:
+        for device_id in ("stb-new", "stb-old"):
+            devices.record_sync_event(
+                session, device_id=device_id, name="content.done",
+                detail={"job_id": "j0", "bundle": "math", "version": "v1", "activated": True,
+                        "bytes_wire": 1},
+            )  # fmt: skip
+        session.commit()
+        ContentSync(api.settings).start(session, device_id="stb-new", spec=spec, send=send)
+        ContentSync(api.settings).start(session, device_id="stb-old", spec=spec, send=send)
+        format_2 = service.delta_bytes(session, bundle="math", version="v2", have_version="v1")
+        format_1 = service.delta_bytes(
+            session, bundle="math", version="v2", have_version="v1", content_format=1
+        )
+    assert sent["stb-new"]["snapshot_url"] == service.snapshot_url(api.settings, "math", "v2")
+    assert "snapshot_url" not in sent["stb-old"]
+    # each budget is what that device's format really costs: the patch, or the changed chunks whole
+    assert format_2.wire_bytes < format_1.wire_bytes
+    assert sent["stb-new"]["budget_bytes"] == int(format_2.wire_bytes * devices.BUDGET_FACTOR) + service.MIB
+    assert sent["stb-old"]["budget_bytes"] == int(format_1.wire_bytes * devices.BUDGET_FACTOR) + service.MIB
