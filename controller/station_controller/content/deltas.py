@@ -35,7 +35,7 @@ from station_protocol.content import (
 from . import zcodec
 from .store import ChunkStore
 
-MAX_BASE = 1024 * 1024  # dictionary bytes per patch: enough for any run of replaced chunks we meet
+MAX_BASE = 1024 * 1024  # old-chunk bytes per chunk patch: enough for any run of replaced chunks we meet
 SAMPLES = 8  # 32-byte probes of a new chunk looked up in its base before trying a patch
 SNAPSHOT_TTL_MS = 365 * 86_400_000
 
@@ -65,7 +65,10 @@ def encode(raw: bytes, bases: Sequence[bytes]) -> tuple[str, bytes]:
         z = zcodec.compress(raw)
         if len(z) < len(best[1]):
             best = ("z", z)
-    base = b"".join(bases)[:MAX_BASE]
+    # The dictionary is exactly the joined bases the item names (the device joins the same ones): the
+    # chunk bases are bounded by _trim, a chunk list's base is its old list, whatever its size (a 1 GiB
+    # file's list is ~1.3 MB, and cutting it here broke every patch of such a list).
+    base = b"".join(bases)
     if base and _looks_related(raw, base):
         p = zcodec.patch(raw, base)
         if len(p) < len(best[1]):
