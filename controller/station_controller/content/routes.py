@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import StreamingResponse
 
 from station_protocol.content import Chunking, ChunkRef, FileEntry, check_path
 from station_protocol.errors import MalformedMessage
@@ -17,7 +16,8 @@ from ..auth.deps import Admin, Operator, Viewer
 from ..errors import InvalidInput, NotFound
 from . import diff, gc, keys, service
 from .schemas import FileIn, GcOut, HashList, KeyOut, MissingOut, VersionCreate, VersionOut
-from .store import HASH_RE, ByteRange, origin_limiter, parse_range
+from .serve import IMMUTABLE, ranged_file
+from .store import HASH_RE, origin_limiter
 
 router = APIRouter(prefix="/content", tags=["content"])
 public_router = APIRouter(prefix="/content", tags=["content-public"])
@@ -138,32 +138,8 @@ def activate_key(key_id: str, session: DbSession, _user: Admin) -> KeyOut:
 
 def _serve(path: Path | None, request: Request, etag: str, *, immutable: bool) -> Response:
     """One stored object with single-range support, paced by the shared origin limiter."""
-    if path is None or not path.is_file():
-        raise NotFound("no such content object")
-    length = path.stat().st_size
-    headers = {
-        "Accept-Ranges": "bytes",
-        "ETag": f'"{etag}"',
-        "Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache",
-    }
-    try:
-        rng = parse_range(request.headers.get("range"), length)
-    except ValueError:
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{length}"})
-    status_code = 206 if rng is not None else 200
-    if rng is not None:
-        headers["Content-Range"] = f"bytes {rng.start}-{rng.end}/{length}"
-    else:
-        rng = ByteRange(0, length - 1)
-    headers["Content-Length"] = str(rng.end - rng.start + 1)
-    if request.method == "HEAD" or length == 0:
-        return Response(status_code=status_code, headers=headers)
-    return StreamingResponse(
-        origin_limiter().stream(path, rng),
-        status_code=status_code,
-        headers=headers,
-        media_type="application/octet-stream",
-    )
+    cache = IMMUTABLE if immutable else "no-cache"
+    return ranged_file(path, request, etag, cache_control=cache, missing="no such content object")
 
 
 @public_router.head("/chunks/{prefix}/{digest}", include_in_schema=False)

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import IO, Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import StreamingResponse
 
 from ..api.deps import AppSettings, DbSession
 from ..auth.deps import Admin, Operator, Viewer
-from ..content.store import ByteRange, origin_limiter, parse_range
-from ..errors import InvalidInput, NotFound
+from ..content.serve import ranged_file
+from ..content.store import origin_limiter
+from ..errors import InvalidInput
 from . import devices, keys, service, stuck
 from .schemas import (
     CampaignDeviceOut,
@@ -164,28 +164,8 @@ def campaign_progress(campaign_id: int, session: DbSession, _user: Viewer) -> Ca
 
 def _serve(path: Path | None, request: Request, etag: str) -> Response:
     """One stored object with single-range support (resume), paced by content's shared origin limiter."""
-    if path is None or not path.is_file():
-        raise NotFound("no such firmware object")
-    length = path.stat().st_size
-    headers = {"Accept-Ranges": "bytes", "ETag": f'"{etag}"', "Cache-Control": "public, max-age=31536000"}
-    try:
-        rng = parse_range(request.headers.get("range"), length)
-    except ValueError:
-        return Response(status_code=416, headers={"Content-Range": f"bytes */{length}"})
-    status_code = 206 if rng is not None else 200
-    if rng is not None:
-        headers["Content-Range"] = f"bytes {rng.start}-{rng.end}/{length}"
-    else:
-        rng = ByteRange(0, length - 1)
-    headers["Content-Length"] = str(rng.end - rng.start + 1)
-    if request.method == "HEAD" or length == 0:
-        return Response(status_code=status_code, headers=headers)
-    return StreamingResponse(
-        origin_limiter().stream(path, rng),
-        status_code=status_code,
-        headers=headers,
-        media_type="application/octet-stream",
-    )
+    cache = "public, max-age=31536000"
+    return ranged_file(path, request, etag, cache_control=cache, missing="no such firmware object")
 
 
 @public_router.head("/releases/{release_id}/manifest.json", include_in_schema=False)

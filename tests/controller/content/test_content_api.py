@@ -157,8 +157,13 @@ def test_retention_gc_and_device_delta(api: Api, tmp_path: Path) -> None:
             session, settings=api.settings, bundle="news", version="v2", device_id="stb-1", rate_kbit=2000,
             window={"start": "00:30", "end": "05:30", "utc_offset_min": 480},
         )  # fmt: skip
+        # format 1 args (no snapshot_url): the budget counts format 1's missing chunks, not the patch
+        chunks = devices.delta_for_device(
+            session, device_id="stb-1", bundle="news", version="v2", content_format=devices.FORMAT_1
+        )
     assert args["manifest_url"].endswith("/content/bundles/news/v2.json.gz")
-    assert args["budget_bytes"] == int(delta.wire_bytes * 1.10) + 1024 * 1024
+    assert "snapshot_url" not in args
+    assert args["budget_bytes"] == int(chunks.wire_bytes * 1.10) + 1024 * 1024
 
 
 def test_origin_limiter_counts_served_bytes(api: Api, tmp_path: Path) -> None:
