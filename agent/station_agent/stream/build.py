@@ -12,6 +12,7 @@ from .fetch import HttpFetcher
 from .report import OutboxQoe
 from .service import StreamService
 from .settings import ProbeSettings
+from .wanted import WantedPlayback
 
 PLAYER_SOCKET = "player.sock"
 
@@ -19,10 +20,16 @@ PLAYER_SOCKET = "player.sock"
 def stream_parts(state_dir: Path, *, store: StateStore, outbox: Outbox, device_id: str) -> RoleParts:
     """``stream.*`` commands, the probe thread and the player endpoint (``state_dir/player.sock``)."""
     sink = OutboxQoe(outbox, device_id)
+    wanted = WantedPlayback()  # the probe commands set it, the player endpoint serves it
     service = StreamService(
-        settings=ProbeSettings(), store=store, sink=sink, fetcher_factory=HttpFetcher, device_id=device_id
+        settings=ProbeSettings(),
+        store=store,
+        sink=sink,
+        fetcher_factory=HttpFetcher,
+        device_id=device_id,
+        wanted=wanted,
     )
-    endpoint = PlayerEndpoint(Path(state_dir) / PLAYER_SOCKET, PlayerIntake(sink))
+    endpoint = PlayerEndpoint(Path(state_dir) / PLAYER_SOCKET, PlayerIntake(sink), wanted)
     return RoleParts(
         handlers=service.handlers(), loops=[("stream-probe", service.run), ("player-endpoint", endpoint.run)]
     )

@@ -1,6 +1,7 @@
 """The player app's endpoint: HTTP over a Unix socket on the box (the package's only http.server user).
 
-``POST /v1/player/events`` with a JSON event (player.py; docs/monitoring.md "Player endpoint"). A
+``POST /v1/player/events`` with a JSON event (player.py); ``GET /v1/player/wanted``: what a lesson asks
+the player app to play (wanted.py), 204 when nothing (docs/monitoring.md "Player endpoint"). A
 Unix socket, not a TCP port: nothing off the box (nor another user without the socket's group) can
 post, and several agents on one machine do not collide. Hostile input is bounded: 4 KiB per body, a
 2 s read deadline per request, at most ``rate_per_s`` events a second (429 above), strict schema (400).
@@ -14,13 +15,15 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from .player import BadEvent, PlayerSessions, parse_event
 from .report import QoeSink
+from .wanted import WantedPlayback
 
 log = logging.getLogger(__name__)
 PATH = "/v1/player/events"
+WANTED_PATH = "/v1/player/wanted"
 MAX_BODY = 4096
 
 
@@ -67,16 +70,19 @@ class PlayerIntake:
 class PlayerEndpoint:
     """Serves the socket on its own thread until the agent's stop event."""
 
-    def __init__(self, socket_path: Path, intake: PlayerIntake) -> None:
+    def __init__(
+        self, socket_path: Path, intake: PlayerIntake, wanted: Optional[WantedPlayback] = None
+    ) -> None:
         self.socket_path = socket_path
         self._intake = intake
+        self._wanted = wanted if wanted is not None else WantedPlayback()
 
     def run(self, stop: threading.Event) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
         from .endpoint_http import serve_unix  # http.server (and email) only once the thread runs
 
-        server = serve_unix(str(self.socket_path), self._intake)
+        server = serve_unix(str(self.socket_path), self._intake, self._wanted)
         server.timeout = 0.5
         os.chmod(self.socket_path, 0o660)
         log.info("player endpoint on %s", self.socket_path)

@@ -1,7 +1,8 @@
 """The stream thread: runs the probe the controller asked for (``stream.probe``) until its end time.
 
 The running probe survives an agent restart (kept in the state store until ``until_ms``). One probe at
-a time: a new ``stream.probe`` replaces the running one, ``stream.stop`` ends it.
+a time: a new ``stream.probe`` replaces the running one, ``stream.stop`` ends it. A probe with ``play``
+also becomes the wanted playback the player app reads (wanted.py), kept the same way.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from .fetch import Fetcher
 from .probe import ProbeSession
 from .report import QoeSink, probe_report
 from .settings import ProbeSettings
+from .wanted import Wanted, WantedPlayback
 
 log = logging.getLogger(__name__)
 ACTIVE_KEY = "stream_probe"
+WANTED_KEY = "stream_wanted"
 
 
 class StreamService:
@@ -38,6 +41,7 @@ class StreamService:
         sink: QoeSink,
         fetcher_factory: Callable[[], Fetcher],
         device_id: str,
+        wanted: Optional[WantedPlayback] = None,
     ) -> None:
         self._s = settings
         self._store = store
@@ -48,6 +52,8 @@ class StreamService:
         self._job: Optional[Dict[str, Any]] = store.get_json(ACTIVE_KEY)
         self._changed = threading.Event()
         self._cancel = threading.Event()
+        self.wanted = wanted if wanted is not None else WantedPlayback()
+        self.wanted.set(Wanted.from_json(store.get_json(WANTED_KEY)))
 
     # -- commands ------------------------------------------------------------------------------------
     def probe(self, ctx: CommandContext) -> Dict[str, Any]:
@@ -58,10 +64,14 @@ class StreamService:
         if not args.url.startswith(("http://", "https://")):
             raise CommandRejected(f"{PROBE}: args.url must be http:// or https://")
         job = {"url": args.url, "until_ms": args.until_ms, "lesson": args.lesson, "session": uuid.uuid4().hex}
+        wanted = Wanted(url=args.url, lesson=args.lesson, until_ms=args.until_ms) if args.play else None
         with self._lock:
             replaced = self._job is not None
             self._job = job
             self._store.put_json(ACTIVE_KEY, job)
+            self._want(wanted)
+        if wanted is not None:
+            log.info("%s: the player app is asked to play %s", self._device_id, args.url[:120])
         self._cancel.set()
         self._changed.set()
         return {"session": job["session"], "state": "replaced" if replaced else "started"}
@@ -73,9 +83,15 @@ class StreamService:
             was = self._job is not None
             self._job = None
             self._store.put_json(ACTIVE_KEY, None)
+            self._want(None)
         self._cancel.set()
         self._changed.set()
         return {"state": "stopped" if was else "idle"}
+
+    def _want(self, wanted: Optional[Wanted]) -> None:
+        """Replace the wanted playback (the next probe's, or none); a restarted agent still offers it."""
+        self._store.put_json(WANTED_KEY, None if wanted is None else wanted.as_json())
+        self.wanted.set(wanted)
 
     def handlers(self) -> Dict[str, Handler]:
         return {PROBE: self.probe, STOP: self.stop_probe}

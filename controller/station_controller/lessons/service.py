@@ -138,7 +138,7 @@ def due_lessons(session: Session, now: datetime) -> list[Lesson]:
 
 
 def dispatch(session: Session, *, settings: Settings, publisher: Any, now: datetime | None = None) -> int:
-    """Tell every target STB of the lessons in their window (not told yet) to probe; returns how many."""
+    """Tell each target STB of the lessons in their window (not told yet) to probe and play; how many."""
     now = now or utcnow()
     sent = 0
     for lesson in due_lessons(session, now):
@@ -154,6 +154,7 @@ def _tell(session: Session, *, settings: Settings, publisher: Any, lesson: Lesso
         "url": lesson.url,
         "until_ms": until_ms(lesson),
         "lesson": lesson_label(lesson.id),
+        "play": True,  # every lesson is watched: the box's player app plays it where it is integrated
     }
     try:
         queued = queue_command(session, settings=settings, device_id=device.id, name=PROBE, args=args)

@@ -21,6 +21,8 @@ from station_controller.lessons.models import Lesson
 from station_controller.settings import Settings
 from station_controller.tsdb.query import Series
 from station_controller.tsdb.routes import get_tsdb_query
+from station_protocol import Command, contract, decode
+from station_protocol.stream import ProbeArgs
 from tests.fakes.commands import FakePublisher
 
 SHANGHAI_NOW = datetime.utcnow() + timedelta(hours=8)  # noqa: DTZ003 - naive station-local time
@@ -99,7 +101,13 @@ def test_schedule_targets_and_dispatch(
         assert command.device_id == "stb-sn-a1"
         assert command.args["lesson"] == f"lesson-{lesson_id}"
         assert command.args["until_ms"] == service.until_ms(lesson)
-    assert any(b'"stream.probe"' in m["payload"] for m in publisher.sent)  # type: ignore[operator]
+        assert command.args["play"] is True  # the box's player app is asked to play the lesson too
+    [sent] = [m for m in publisher.sent if b'"stream.probe"' in m["payload"]]  # type: ignore[operator]
+    envelope = decode(sent["payload"])  # type: ignore[arg-type]
+    assert isinstance(envelope.body, Command)
+    args = contract.decode_args("stream.probe", envelope.body.args)
+    assert isinstance(args, ProbeArgs)
+    assert (args.play, args.lesson) == (True, f"lesson-{lesson_id}")
 
 
 def test_targets_by_tag_and_station(factory: sessionmaker[Session], seeded: dict[str, Any]) -> None:
@@ -199,4 +207,6 @@ def test_dispatcher_round_and_restart(
     dispatcher.stop()
     assert dispatcher.run_once() == 0  # the first round told the one target already
     with factory() as s:
-        assert s.scalars(select(CommandRecord).where(CommandRecord.name == "stream.probe")).all()
+        commands = s.scalars(select(CommandRecord).where(CommandRecord.name == "stream.probe")).all()
+        assert commands
+        assert all(c.args["play"] is True for c in commands)
