@@ -67,7 +67,7 @@ def test_the_lesson_dispatcher_sends_the_golden_probe_args(
         )
         command = s.scalars(select(CommandRecord).where(CommandRecord.name == wire.PROBE)).one()
         expected = {**golden, "until_ms": service.until_ms(lesson), "lesson": service.lesson_label(lesson.id)}
-        # the dispatcher leaves out play (false, the default): the typed args are the same
+        # the dispatcher sends play=true (lessons ask the player app to play): the typed args are the same
         assert contract.decode_args(wire.PROBE, command.args) == contract.decode_args(wire.PROBE, expected)
         assert set(command.args) <= set(golden)
 
