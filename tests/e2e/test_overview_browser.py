@@ -1,18 +1,17 @@
-"""The overview in real Chromium: after login the landing page shows a lesson scheduled for the demo
-station today and the demo station's region online, then, without a reload, its DeviceOffline alert
+"""The overview in real Chromium: after login the landing page shows the demo lesson `make run` schedules
+for the demo station and the demo station's region online, then, without a reload, its DeviceOffline alert
 (with the station) once the agent stops, cleared when the agent is back; it also fits a phone in English."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from station_controller.devstack.demo_lesson import DEMO_LESSON_TITLE
 from tests.e2e.alerting.conftest import DEMO_STATION_CODE, AlertStack
 from tests.e2e.alerting.conftest import alert_stack as alert_stack  # the fixture, with short tolerances
 
@@ -21,7 +20,6 @@ pytestmark = pytest.mark.e2e
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "overview"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-DEMO_LESSON_TITLE = "演示党课 Demo lesson"
 ALERT_TIMEOUT_MS = 120_000  # bounded wait: tolerance 15 s + evaluation + routing + a 5 s poll
 
 
@@ -46,20 +44,13 @@ def log_in(page: Page, stack: AlertStack) -> None:
     page.wait_for_url(f"{stack.url}/console/overview/")  # the landing page, no ``next`` given
 
 
-def schedule_demo_lesson(stack: AlertStack) -> dict[str, Any]:
-    """A lesson for the demo station later today (station-local time), through the lessons API."""
-    start = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None, microsecond=0) + timedelta(hours=1)
-    body = {
-        "title": DEMO_LESSON_TITLE,
-        "url": "http://127.0.0.1:9/live/master.m3u8",
-        "starts_local": start.isoformat(),
-        "ends_local": (start + timedelta(hours=1)).isoformat(),
-        "stations": [DEMO_STATION_CODE],
-    }
+def demo_lesson(stack: AlertStack) -> dict[str, Any]:
+    """The lesson the dev stack schedules for the demo station (devstack/demo_lesson.py), live for 12 h."""
     with stack.api() as api:
-        reply = api.post("/api/v1/lessons", json=body)
-    assert reply.status_code == 201, reply.text
-    return dict(reply.json())
+        rows = [r for r in api.get("/api/v1/lessons").json() if r["title"] == DEMO_LESSON_TITLE]
+    assert len(rows) == 1, rows
+    assert rows[0]["stations"] == [DEMO_STATION_CODE]
+    return dict(rows[0])
 
 
 def test_overview_shows_the_demo_station_and_its_alert_live(
@@ -72,7 +63,7 @@ def test_overview_shows_the_demo_station_and_its_alert_live(
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
-        lesson = schedule_demo_lesson(stack)
+        lesson = demo_lesson(stack)
         log_in(page, stack)
         card = page.locator(f'[data-testid="ov-lesson-{lesson["id"]}"]')
         card.wait_for(state="attached")
@@ -84,6 +75,8 @@ def test_overview_shows_the_demo_station_and_its_alert_live(
         )
         page.wait_for_selector('#ov-regions[data-chart-ready="1"] svg', state="attached")
         data = page.evaluate("() => fetch('/console/overview/data.json').then(r => r.json())")
+        states = {row["id"]: row["state"] for row in data["lessons"] or []}
+        assert states.get(lesson["id"]) == "live"  # the demo lesson runs now, for 12 h
         for lesson in data["lessons"] or []:  # today's lessons, when the lessons feature has any
             card = page.locator(f'[data-testid="ov-lesson-{lesson["id"]}"]')
             card.wait_for(state="attached")

@@ -18,18 +18,17 @@ import logging
 import shutil
 import signal
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-import httpx
+from urllib.parse import urlsplit
 
 from ..settings import Settings
+from .demo_lesson import schedule_demo_lesson
 from .errors import ServiceStartError
-from .ports import free_port
+from .ports import free_port, port_is_free
 from .processes import ManagedProcess
 
 logger = logging.getLogger(__name__)
@@ -177,60 +176,32 @@ class LiveHls:
         self.encoder.stop()
 
 
-DEMO_LESSON = "demo"
 URL_FILE = "url.txt"  # {data_dir}/hls/url.txt: where the demo stream is served
-DEMO_HOURS = 12
 
 
-def start_demo_stream(
-    settings: Settings, data_dir: Path, *, stop: threading.Event | None = None
-) -> list[tuple[str, Callable[[], None]]]:
-    """The live test pattern on a free loopback port, and (from a thread, once the demo agent has
-    enrolled) a ``stream.probe`` of it sent to the demo STB through the controller's API, so `make run`
-    shows stream-quality figures without configuring anything. (name, stop) pairs in start order."""
+def start_demo_stream(settings: Settings, data_dir: Path) -> list[tuple[str, Callable[[], None]]]:
+    """The live test pattern on loopback, and a demo lesson of it for the demo station through the
+    controller's API (demo_lesson.py): the lesson dispatcher has the demo STB probe it, so `make run`
+    shows stream-quality figures and a live lesson without configuring anything. (name, stop) pairs."""
     live = LiveHls(
         HlsSettings(data_dir / "hls"),
         host="127.0.0.1",
-        port=free_port(),
+        port=origin_port(data_dir / "hls" / URL_FILE),
         log_file=data_dir / "logs" / "hls.log",
     )
     live.start()
     (data_dir / "hls" / URL_FILE).write_text(live.url + "\n", encoding="utf-8")  # for tests and newcomers
-    halt = stop or threading.Event()
-    sender = threading.Thread(
-        target=_send_demo_probe, args=(settings, data_dir, live.url, halt), name="demo-probe", daemon=True
-    )
-    sender.start()
-    return [("live hls", live.stop), ("demo probe", halt.set)]
+    schedule_demo_lesson(settings, data_dir, url=live.url, station=DEMO_STATION)
+    return [("live hls", live.stop)]
 
 
-def _send_demo_probe(settings: Settings, data_dir: Path, url: str, halt: threading.Event) -> None:
-    deadline = time.monotonic() + 180
-    while not halt.wait(2.0) and time.monotonic() < deadline:
-        try:
-            if _try_demo_probe(settings, data_dir, url):
-                logger.info("demo STB probes %s (lesson %s)", url, DEMO_LESSON)
-                return
-        except (httpx.HTTPError, OSError, KeyError, ValueError) as exc:
-            logger.debug("demo probe not sent yet: %s", exc)
-    if not halt.is_set():
-        logger.warning("could not ask the demo STB to probe %s; send stream.probe by hand", url)
-
-
-def _try_demo_probe(settings: Settings, data_dir: Path, url: str) -> bool:
-    base = f"http://{settings.http_host}:{settings.http_port}/api/v1"
-    password = (data_dir / "admin-password.txt").read_text(encoding="utf-8").strip()
-    with httpx.Client(base_url=base, timeout=10) as api:
-        token = api.post("/auth/login", json={"username": "admin", "password": password}).json()["token"]
-        api.headers["authorization"] = f"Bearer {token}"
-        page = api.get("/devices", params={"station": DEMO_STATION, "status": "enrolled"}).json()
-        if not page.get("items"):
-            return False
-        device = page["items"][0]["id"]
-        until_ms = int((time.time() + DEMO_HOURS * 3600) * 1000)
-        args = {"url": url, "until_ms": until_ms, "lesson": DEMO_LESSON}
-        reply = api.post(f"/devices/{device}/commands", json={"name": "stream.probe", "args": args})
-        return reply.status_code in (200, 202)
+def origin_port(url_file: Path) -> int:
+    """The port of the last run's URL when it is free (so its demo lesson still plays), else a free one."""
+    try:
+        port = urlsplit(url_file.read_text(encoding="utf-8").strip()).port
+    except (OSError, ValueError):
+        port = None
+    return port if port is not None and port_is_free(port) else free_port()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -72,7 +72,7 @@ class DevStack:
             self._prepare_registry()
             self._start_controller()
             self._start_agent()
-            self._stops.extend(start_demo_stream(self.settings, self.data_dir))  # live HLS + demo probe
+            self._stops.extend(start_demo_stream(self.settings, self.data_dir))  # live HLS + demo lesson
         except BaseException:
             self.stop()
             raise

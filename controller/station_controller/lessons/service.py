@@ -133,8 +133,10 @@ def until_ms(lesson: Lesson) -> int:
 
 
 def due_lessons(session: Session, now: datetime) -> list[Lesson]:
+    """In start order: an STB runs one probe, the last it was told, so of overlapping lessons told in
+    one round the most recently started wins (as it does when its window opens in a later round)."""
     query = select(Lesson).where(Lesson.starts_at <= now + EARLY, Lesson.ends_at > now)
-    return list(session.scalars(query))
+    return list(session.scalars(query.order_by(Lesson.starts_at, Lesson.id)))
 
 
 def dispatch(session: Session, *, settings: Settings, publisher: Any, now: datetime | None = None) -> int:

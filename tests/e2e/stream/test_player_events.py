@@ -1,5 +1,6 @@
-"""The dev stack end to end: the demo STB probes the live ffmpeg stream `make run` starts, and a player
-app's events posted to the agent's socket reach VictoriaMetrics under the same series names.
+"""The dev stack end to end: the demo STB probes the live ffmpeg stream `make run` starts (its demo
+lesson), and a player app's events posted to the agent's socket reach VictoriaMetrics under the same
+series names.
 
 Real Mosquitto, VictoriaMetrics, controller, ffmpeg and demo agent (the DevStack of `make run`).
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from station_controller.devstack.demo_lesson import DEMO_LESSON_TITLE
 from tests.e2e.conftest import LiveStack
 from tests.support import wait_until
 
@@ -55,6 +57,14 @@ def value(live: LiveStack, promql: str) -> float | None:
     return float(rows[0]["value"][1]) if rows else None
 
 
+def demo_lesson_id(live: LiveStack) -> int:
+    """The lesson `make run` schedules on the demo station (devstack/demo_lesson.py)."""
+    with live.api() as api:
+        rows = [r for r in api.get("/api/v1/lessons").json() if r["title"] == DEMO_LESSON_TITLE]
+    assert len(rows) == 1, rows
+    return int(rows[0]["id"])
+
+
 def test_player_events_and_probe_reports_share_the_series(live_stack: LiveStack) -> None:
     live = live_stack
     device = live.demo_device_id
@@ -88,12 +98,12 @@ def test_player_events_and_probe_reports_share_the_series(live_stack: LiveStack)
     assert ratio is not None
     assert 0.0 < ratio <= 1.0
 
-    # The probe the dev stack started on the live test pattern: the same names, source="probe".
-    probe = f'device="{device}",source="probe",lesson="demo"'
+    # The dev stack's demo lesson on the live test pattern, probed by the STB: the same names, source="probe".
+    probe = f'device="{device}",source="probe",lesson="lesson-{demo_lesson_id(live)}"'
     wait_until(
         lambda: (value(live, f"stream_segments{{{probe}}}") or 0) > 0,
-        timeout=90,
-        message="the demo probe's report in VictoriaMetrics",
+        timeout=120,  # the lesson dispatcher's round (15 s) + the probe's first report
+        message="the demo lesson's probe report in VictoriaMetrics",
     )
     assert value(live, f"stream_bitrate_bps{{{probe}}}") == 1_320_000  # loopback: the top variant
     latency = value(live, f"stream_latency_s{{{probe}}}")
