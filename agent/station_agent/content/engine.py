@@ -237,7 +237,9 @@ class SyncEngine:
             base_url=job.chunk_base_url,
             fetch=lambda pieces: self._fetch_pieces(job, stop, pieces),
         )
-        if not sync.have(snap.root.sha256):
+        # The root of an installed version: nothing changed, nothing past the snapshot. A root that is
+        # only spooled (a sync cut or killed after the pack's first item) still needs the rest of the pack.
+        if not sync.installed(snap.root.sha256):
             active = self.tree.current(job.bundle)
             others = [v for b, v in self.tree.installed() if b == job.bundle and v != active]
             delta, needed = sync.delta_items(snap, ([active] if active else []) + others)

@@ -102,6 +102,10 @@ class SnapshotSync:
     def have(self, digest: str) -> bool:
         return digest in self._local.objects or digest in self._seeds or self._tree.has_chunk(digest)
 
+    def installed(self, digest: str) -> bool:
+        """An index object of an installed version (not merely spooled by an interrupted sync)."""
+        return digest in self._local.objects
+
     def _bytes(self, digest: str) -> Optional[bytes]:
         if digest in self._local.objects:
             return self._local.objects[digest]
