@@ -8,7 +8,7 @@ with the device's reason as the failure type.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -53,8 +53,9 @@ class FirmwarePayload:
     default_role: str | None = None  # agents run on STBs and routers; narrow with target.role
     event_names = frozenset({fw.PROGRESS})
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
         self._settings = settings
+        self._clock = clock  # the campaign scheduler's clock: windows are sent from its "now"
 
     def validate(self, session: Session, *, payload: Mapping[str, Any]) -> dict[str, Any]:
         release_id = str(payload.get("release_id") or "").strip()
@@ -93,7 +94,7 @@ class FirmwarePayload:
             "health_deadline_s": int(spec.payload.get("health_deadline_s") or DEFAULT_HEALTH_DEADLINE_S),
         }
         windows = restart_windows(
-            spec.window, utc_offset_min=spec.utc_offset_min, now=utcnow(), until=spec.not_after
+            spec.window, utc_offset_min=spec.utc_offset_min, now=self._clock(), until=spec.not_after
         )
         if windows is not None:
             args["windows_ms"] = [list(pair) for pair in windows]

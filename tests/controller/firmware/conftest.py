@@ -33,14 +33,15 @@ def fleet(tmp_path: Path, any_db_url: str, fw_key: Key) -> Iterator[Fleet]:
     with sessions() as session:
         keys.add_key(session, public_key=fw_key.public_b64, label="test")
     fake = FakePayload()
+    clock = FakeClock()  # the payload's restart windows start from the scheduler's (fake) now
     try:
         yield Fleet(
             sessions=sessions,
             settings=settings,
             publisher=FakePublisher(),
-            clock=FakeClock(),
+            clock=clock,
             payload=fake,
-            payloads={"fake": fake, "firmware": FirmwarePayload(settings)},
+            payloads={"fake": fake, "firmware": FirmwarePayload(settings, clock=clock)},
         )
     finally:
         engine.dispose()

@@ -105,7 +105,14 @@ def test_a_firmware_campaign_succeeds_only_at_health_commit_canary_first(fleet: 
     assert args["files_base_url"].endswith(f"/firmware/releases/{release}/files/")
     assert args["rate_kbit"] == 2000
     assert args["windows_ms"]
-    assert all(end - start == 5 * 3600 * 1000 for start, end in args["windows_ms"])
+    # the fleet's night (01:00 station time) is inside 00:30-05:30: the first window runs from now to
+    # 05:30, the ones between are the whole five hours, the last ends where the list does (now + days)
+    first, *between, last = args["windows_ms"]
+    now_ms = int(fleet.clock().timestamp() * 1000)
+    assert first == [now_ms, now_ms + int(4.5 * 3600 * 1000)]
+    assert between
+    assert all(end - start == 5 * 3600 * 1000 for start, end in between)
+    assert 0 < last[1] - last[0] <= 5 * 3600 * 1000
 
     pipeline = pipeline_for(fleet, [canary, other])
     for state in ("queued", "downloading", "installing", "restarting", "health_check"):
