@@ -21,14 +21,20 @@ def _edit(path: Path, at: int, insert: bytes) -> None:
     path.write_bytes(data[:at] + insert + data[at:])
 
 
-def test_snapshot_delta_bytes_and_format2_args(api: Api, tmp_path: Path) -> None:
+def _publish_v1_and_an_edited_v2(api: Api, tmp_path: Path, seed: int) -> dict[str, Any]:
+    """Bundle ``math``: v1 a 600 kB lesson, v2 the same with one sentence inserted; v2's publish reply."""
     op = api.user("operator")
     src = tmp_path / "src"
     src.mkdir()
-    (src / "lesson.bin").write_bytes(random.Random(3).randbytes(600_000))
+    (src / "lesson.bin").write_bytes(random.Random(seed).randbytes(600_000))
     _publish(api, op, src, "math", "v1")
     _edit(src / "lesson.bin", 250_000, b"a changed sentence")
-    v2 = _publish(api, op, src, "math", "v2")
+    reply: dict[str, Any] = _publish(api, op, src, "math", "v2")
+    return reply
+
+
+def test_snapshot_delta_bytes_and_format2_args(api: Api, tmp_path: Path) -> None:
+    v2 = _publish_v1_and_an_edited_v2(api, tmp_path, seed=3)
     snap_doc = api.client.get("/content/bundles/math/v2.snap")
     assert snap_doc.status_code == 200
     assert len(snap_doc.content) < 1000  # "did anything change?" costs about one small request
@@ -92,13 +98,7 @@ def _stb(api: Api, device_id: str, capabilities: list[str]) -> None:
 
 
 def test_a_campaign_sends_format_2_only_to_agents_whose_birth_advertised_it(api: Api, tmp_path: Path) -> None:
-    op = api.user("operator")
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "lesson.bin").write_bytes(random.Random(5).randbytes(600_000))
-    _publish(api, op, src, "math", "v1")
-    _edit(src / "lesson.bin", 250_000, b"a changed sentence")
-    _publish(api, op, src, "math", "v2")
+    _publish_v1_and_an_edited_v2(api, tmp_path, seed=5)
     _stb(api, "stb-new", ["content.sync", FORMAT_V2_CAPABILITY, "ping"])
     _stb(api, "stb-old", ["content.sync", "ping"])  # an agent from before format 2
     sent: dict[str, dict[str, Any]] = {}
